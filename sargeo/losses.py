@@ -1,0 +1,58 @@
+"""Generator and discriminator losses of the paper, eq. (2)-(6).
+
+The gradient loss compares forward differences of CIELAB lightness, so the
+generator is pushed to reproduce edges and texture rather than a blurred mean.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+REAL_LABEL = 0.9
+FAKE_LABEL = 0.1
+
+
+def lab_lightness(rgb: torch.Tensor) -> torch.Tensor:
+    """CIELAB L* (0-100, D65) of sRGB images in [-1, 1], shape (N, 3, H, W) -> (N, 1, H, W)."""
+    c = ((rgb.float() + 1.0) / 2.0).clamp(0.0, 1.0)
+    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    y = 0.212671 * lin[:, 0:1] + 0.715160 * lin[:, 1:2] + 0.072169 * lin[:, 2:3]
+    eps = (6.0 / 29.0) ** 3
+    f = torch.where(y > eps, y.clamp_min(eps) ** (1.0 / 3.0), y / (3 * (6.0 / 29.0) ** 2) + 4.0 / 29.0)
+    return 116.0 * f - 16.0
+
+
+def gradient_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Eq. (3)-(4): mean |dL_fake - dL_real| over vertical plus horizontal forward differences.
+
+    L* is divided by 100 so the term lives on the same scale as the L1 loss.
+    """
+    lf, lr = lab_lightness(fake) / 100.0, lab_lightness(real) / 100.0
+    dv = (lf[:, :, 1:, :] - lf[:, :, :-1, :]) - (lr[:, :, 1:, :] - lr[:, :, :-1, :])
+    dh = (lf[:, :, :, 1:] - lf[:, :, :, :-1]) - (lr[:, :, :, 1:] - lr[:, :, :, :-1])
+    return dv.abs().mean() + dh.abs().mean()
+
+
+def adversarial_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """BCE against a constant smoothed label (0.9 real, 0.1 fake)."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def generator_loss(
+    fake_logits: torch.Tensor,
+    fake: torch.Tensor,
+    real: torch.Tensor,
+    lambda_l1: float = 100.0,
+    lambda_grad: float = 100.0,
+) -> dict[str, torch.Tensor]:
+    """Eq. (5): adversarial + lambda1 * L1 + lambda2 * gradient; returns every term and 'total'."""
+    adv = adversarial_loss(fake_logits, REAL_LABEL)
+    l1 = (fake.float() - real.float()).abs().mean()
+    grad = gradient_loss(fake, real) if lambda_grad else torch.zeros_like(l1)
+    return {"adv": adv, "l1": l1, "grad": grad, "total": adv + lambda_l1 * l1 + lambda_grad * grad}
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Eq. (6): 0.5 * (BCE(D(y), 0.9) + BCE(D(G(x)), 0.1))."""
+    return 0.5 * (adversarial_loss(real_logits, REAL_LABEL) + adversarial_loss(fake_logits, FAKE_LABEL))

@@ -1,0 +1,103 @@
+"""The paper's U-Net generator and PatchGAN discriminator (pix2pix family).
+
+``width`` scales every channel count, so width 64 is the paper's 54.4 M-parameter
+generator and widths 8-32 give compact CPU variants with the same topology.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Channel multipliers of the 8 encoder blocks (pix2pix / paper layout).
+DOWN_MULT = (1, 2, 4, 8, 8, 8, 8, 8)
+#: Channel multipliers of the 7 decoder blocks.
+UP_MULT = (8, 8, 8, 8, 4, 2, 1)
+
+
+def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.2))
+    return nn.Sequential(*layers)
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(),
+    )
+
+
+class Generator(nn.Module):
+    """U-Net: 8 down blocks, 7 up blocks with skips, upsample + pad + conv4x4 + tanh."""
+
+    def __init__(self, width: int = 64, in_channels: int = 1, out_channels: int = 3) -> None:
+        super().__init__()
+        self.width = width
+        downs, cin = [], in_channels
+        for i, m in enumerate(DOWN_MULT):
+            downs.append(_down(cin, width * m, norm=i > 0))
+            cin = width * m
+        self.downs = nn.ModuleList(downs)
+        ups = []
+        for i, m in enumerate(UP_MULT):
+            skip = width * DOWN_MULT[-2 - i]
+            ups.append(_up(cin, width * m))
+            cin = width * m + skip
+        self.ups = nn.ModuleList(ups)
+        self.head = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.ZeroPad2d((2, 1, 2, 1)),
+            nn.Conv2d(cin, out_channels, 4),
+            nn.Tanh(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        for up, skip in zip(self.ups, reversed(skips[:-1]), strict=True):
+            x = torch.cat([up(x), skip], dim=1)
+        return self.head(x)
+
+
+class Discriminator(nn.Module):
+    """PatchGAN on concatenated SAR + RGB; a 256x256 pair gives a 30x30 logit map."""
+
+    def __init__(self, width: int = 64, in_channels: int = 4) -> None:
+        super().__init__()
+        self.width = width
+        self.net = nn.Sequential(
+            _down(in_channels, width, norm=False),
+            _down(width, width * 2),
+            _down(width * 2, width * 4),
+            nn.ZeroPad2d(1),
+            nn.Conv2d(width * 4, width * 8, 4, bias=False),
+            nn.BatchNorm2d(width * 8),
+            nn.LeakyReLU(0.2),
+            nn.ZeroPad2d(1),
+            nn.Conv2d(width * 8, 1, 4),
+        )
+
+    def forward(self, sar: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([sar, rgb], dim=1))
+
+
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """Paper init: conv weights N(0, 0.02); BatchNorm scale N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,55 @@
+"""Generator / discriminator shapes, sizes and batch independence."""
+
+import pytest
+import torch
+
+from sargeo.model import Discriminator, Generator, count_parameters, init_weights
+
+
+def test_paper_width_generator_has_54_4m_parameters():
+    n = count_parameters(Generator(width=64))
+    assert 54.3e6 < n < 54.5e6
+
+
+def test_generator_maps_sar_to_rgb_in_tanh_range():
+    g = Generator(width=4).eval()
+    with torch.no_grad():
+        y = g(torch.rand(2, 1, 256, 256) * 2 - 1)
+    assert y.shape == (2, 3, 256, 256)
+    assert y.min() >= -1 and y.max() <= 1
+
+
+def test_width_scales_parameters_quadratically():
+    small, big = count_parameters(Generator(width=8)), count_parameters(Generator(width=16))
+    assert 3.5 < big / small < 4.1
+
+
+def test_discriminator_gives_30x30_logit_map():
+    d = Discriminator(width=8)
+    out = d(torch.zeros(3, 1, 256, 256), torch.zeros(3, 3, 256, 256))
+    assert out.shape == (3, 1, 30, 30)
+
+
+def test_init_weights_draws_from_normal_0_002():
+    g = Generator(width=16)
+    init_weights(g)
+    w = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, torch.nn.Conv2d)])
+    assert abs(w.mean().item()) < 1e-3
+    assert w.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+def test_eval_output_of_a_tile_does_not_depend_on_its_batch():
+    torch.manual_seed(0)
+    g = Generator(width=8)
+    init_weights(g)
+    g.train()
+    with torch.no_grad():  # give BatchNorm non-trivial running statistics
+        for _ in range(3):
+            g(torch.randn(4, 1, 256, 256))
+    g.eval()
+    tile = torch.randn(1, 1, 256, 256)
+    others = torch.randn(7, 1, 256, 256) * 3
+    with torch.no_grad():
+        alone = g(tile)
+        in_batch = g(torch.cat([others[:3], tile, others[3:]]))[3:4]
+    torch.testing.assert_close(alone, in_batch, atol=1e-5, rtol=0)
