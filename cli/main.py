@@ -1,0 +1,18 @@
+"""The `sargeo` command group; each subcommand lives in its own module."""
+
+import click
+
+from sargeo import __version__
+
+from .evaluate import evaluate_cmd
+from .train import train_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sargeo")
+def cli() -> None:
+    """Colorize Sentinel-1 SAR into optical-looking RGB with a conditional GAN."""
+
+
+cli.add_command(train_cmd)
+cli.add_command(evaluate_cmd)

@@ -1,0 +1,66 @@
+"""`sargeo train`: translate options into a TrainConfig and run sargeo.train."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from sargeo.checkpoint import read_payload
+from sargeo.train import TrainConfig, train
+
+from .errors import friendly_errors
+from .options import device_option, quiet_option
+
+
+def _resume_config(resume: Path) -> tuple[Path, dict]:
+    ckpt = resume / "last.pt" if resume.is_dir() else resume
+    return ckpt, read_payload(ckpt)["config"]
+
+
+@click.command("train")
+@click.option("--data", type=click.Path(exists=True, file_okay=False), help="Folder of SAR/optical pairs.")
+@click.option("--out", type=click.Path(file_okay=False), help="Run folder for logs, figures, checkpoints.")
+@click.option("--width", type=click.IntRange(1), help="Generator/discriminator width (paper: 64).")
+@click.option("--epochs", type=click.IntRange(1), help="Total epochs (paper: 100).")
+@click.option("--batch-size", type=click.IntRange(2), help="Batch size per process (paper: 16).")
+@click.option("--lr-g", type=float, help="Generator learning rate (paper: 2e-4).")
+@click.option("--lr-d", type=float, help="Discriminator learning rate (paper: 1e-5).")
+@click.option("--beta1", type=float, help="Adam beta1 (paper: 0.5).")
+@click.option("--beta2", type=float, help="Adam beta2 (paper: 0.999).")
+@click.option("--lambda-l1", type=float, help="Weight of the L1 loss (paper: 100).")
+@click.option("--lambda-grad", type=float, help="Weight of the LAB gradient loss (paper: 100; 0 = ablation).")
+@click.option("--augment/--no-augment", default=None, help="Random flips and 90-degree turns.")
+@click.option("--terrain", "terrains", multiple=True, help="Only these terrains (repeatable).")
+@click.option("--max-per-terrain", type=click.IntRange(1), help="Cap pairs per terrain.")
+@click.option("--val-fraction", type=click.FloatRange(0, 1), help="Share of scenes for validation.")
+@click.option("--test-fraction", type=click.FloatRange(0, 1), help="Share of scenes held out for testing.")
+@click.option("--split", "split_file", type=click.Path(exists=True, dir_okay=False),
+              help="Reuse a split.json instead of making a new scene split.")
+@click.option("--seed", type=int, help="Seed for split, init and shuffling.")
+@click.option("--save-every", type=click.IntRange(0), help="Also keep a checkpoint every N epochs.")
+@click.option("--best-metric", type=click.Choice(["psnr", "ssim"]), help="Validation metric for best.pt.")
+@device_option
+@click.option("--amp/--no-amp", default=None, help="bf16 mixed precision on CUDA (default on).")
+@click.option("--workers", type=click.IntRange(0), help="DataLoader worker processes.")
+@click.option("--resume", type=click.Path(exists=True, path_type=Path),
+              help="Continue a run (its folder or last.pt); other options override its config.")
+@quiet_option
+@friendly_errors
+def train_cmd(resume: Path | None, quiet: bool, terrains: tuple[str, ...], **options: object) -> None:
+    """Train the cGAN on SEN1-2 style pairs (CPU, GPU, or torchrun for several GPUs/nodes)."""
+    given = {k: v for k, v in options.items() if v is not None}
+    if terrains:
+        given["terrains"] = list(terrains)
+    checkpoint = None
+    if resume:
+        checkpoint, base = _resume_config(resume)
+        base.update(given)
+    else:
+        base = given
+        missing = [f"--{k}" for k in ("data", "out") if k not in given]
+        if missing:
+            raise click.UsageError(f"missing {' and '.join(missing)} (or use --resume)")
+    cfg = TrainConfig.from_dict({**asdict(TrainConfig(data="", out="")), **base})
+    train(cfg, resume=checkpoint, progress=not quiet, log=(lambda _m: None) if quiet else click.echo)
