@@ -4,6 +4,7 @@ import click
 
 from sargeo import __version__
 
+from .colorize import colorize_cmd
 from .evaluate import evaluate_cmd
 from .train import train_cmd
 
@@ -15,4 +16,5 @@ def cli() -> None:
 
 
 cli.add_command(train_cmd)
+cli.add_command(colorize_cmd)
 cli.add_command(evaluate_cmd)

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 #: Sentinel-2 reflectance (x10000) that maps to 255 when stretching bands 4,3,2
-#: to match the SEN1-2 optical PNGs (their per-channel medians and spread agree
-#: with a linear stretch of L1C reflectance over [0, 0.3]).
+#: like the SEN1-2 optical PNGs: typical land reflectance (0.08-0.12) then lands
+#: at DN 70-100, where the PNGs' per-channel medians (74-90) sit.
 S2_REFLECTANCE_MAX = 3000.0
 
 

@@ -1,30 +1,13 @@
-"""Shared fixtures: tiny generated SEN1-2 style pairs and the optional real data in ../shared."""
+"""Shared fixtures: tiny generated data, a tiny model, and the optional real data in ../shared."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+from synthetic import write_tiny_pairs
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def write_tiny_pairs(root: Path, scenes: int = 4, patches: int = 3, size: int = 64, seed: int = 0) -> Path:
-    """Plain s1/ + s2/ folders of SEN1-2 named PNGs whose colour is a function of the SAR."""
-    rng = np.random.default_rng(seed)
-    (root / "s1").mkdir(parents=True)
-    (root / "s2").mkdir()
-    for scene in range(scenes):
-        for p in range(patches):
-            sar = (rng.random((size, size)) * 80 + 60 + 30 * scene).astype(np.uint8)
-            sar[: size // 2] //= 2
-            rgb = np.stack([sar, 255 - sar, sar // 2], axis=-1).astype(np.uint8)
-            name = f"ROIs1868_summer_s{{}}_{scene + 1}_p{p}.png"
-            Image.fromarray(sar, "L").save(root / "s1" / name.format(1))
-            Image.fromarray(rgb, "RGB").save(root / "s2" / name.format(2))
-    return root
 
 
 @pytest.fixture
@@ -37,3 +20,23 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"real data not present at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A width-4 generator with non-trivial BatchNorm statistics, saved as a sargeo checkpoint."""
+    import torch
+
+    from sargeo.checkpoint import Checkpoint, save_checkpoint
+    from sargeo.model import Generator, init_weights
+
+    torch.manual_seed(0)
+    gen = Generator(width=4)
+    init_weights(gen)
+    gen.train()
+    with torch.no_grad():
+        for _ in range(3):
+            gen(torch.rand(4, 1, 256, 256) * 2 - 1)
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(Checkpoint(generator=gen.eval()), path)
+    return path

@@ -1,0 +1,366 @@
+"""Scene engine: stream a SAR raster of any size through the generator into an RGB GeoTIFF.
+
+The scene is processed one row of tiles at a time. A reader thread reads and
+scales the next strip, the main thread runs tiles through the model and blends
+them into a rolling accumulator one tile high, and a writer thread writes the
+rows that no later tile can touch. Memory is bounded by the scene width, not its
+size. Output goes to a hidden temporary file beside the destination and is
+renamed only when complete, so a failure or Ctrl-C never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import torch
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+from shapely.geometry import box
+
+from sargeo.aoi import read_vector, strip_mask, to_pixels
+from sargeo.checkpoint import Checkpoint, load_checkpoint
+from sargeo.device import autocast_dtype, resolve_device
+from sargeo.models import default_checkpoint_path
+from sargeo.progress import Progress
+from sargeo.sar_input import InputSpec, read_strip, resolve_input
+from sargeo.scaling import SarScaling
+from sargeo.tiling import tile_starts, weight_window
+
+TILE = 256
+#: Default tile overlap in pixels; see benchmarks/seams.py for how it was chosen.
+DEFAULT_OVERLAP = 64
+#: Rows written at once: a multiple of the output block size, so each block is written whole.
+BLOCK = 512
+MODEL_PIXEL_M = 10.0
+DEFAULT_CREATION = {"TILED": "YES", "BLOCKXSIZE": str(BLOCK), "BLOCKYSIZE": str(BLOCK),
+                    "COMPRESS": "DEFLATE", "PREDICTOR": "2", "BIGTIFF": "IF_SAFER",
+                    "PHOTOMETRIC": "RGB", "ALPHA": "YES"}
+
+
+@dataclass(frozen=True)
+class ColorizeOptions:
+    """Everything `colorize` can be told besides source, destination and model."""
+
+    band: str | int | None = None
+    overlap: int = DEFAULT_OVERLAP
+    batch_size: int = 8
+    device: str = "auto"
+    scale: str = "auto"
+    db_range: tuple[float, float] | None = None
+    nodata: float | None = None
+    aoi: str | Path | None = None
+    overwrite: bool = False
+    creation_options: dict[str, str] = field(default_factory=dict)
+    overviews: bool = False
+    resample: bool = False
+    amp: bool = True
+
+
+@dataclass(frozen=True)
+class ColorizeResult:
+    output: Path
+    device: str
+    width: int
+    height: int
+    tiles: int
+    tiles_run: int
+    warnings: tuple[str, ...]
+
+
+def _is_local(src: str) -> bool:
+    return not (src.startswith("/vsi") or "://" in src)
+
+
+@contextmanager
+def open_source(src: str, resample: bool) -> Iterator[rasterio.io.DatasetReaderBase]:
+    """Open the input read-only, optionally warped on the fly to 10 m pixels in its own CRS."""
+    try:
+        ds = rasterio.open(src)
+    except RasterioIOError as exc:
+        raise ValueError(f"cannot open {src} as a raster: {str(exc).splitlines()[0]}") from None
+    with ds:
+        if not resample:
+            yield ds
+            return
+        if ds.crs is None or ds.transform.is_identity or ds.crs.is_geographic:
+            raise ValueError("--resample needs an input in a projected CRS with an affine transform")
+        factor = abs(ds.transform.a) / MODEL_PIXEL_M, abs(ds.transform.e) / MODEL_PIXEL_M
+        transform = ds.transform * ds.transform.scale(1 / factor[0], 1 / factor[1])
+        with WarpedVRT(ds, crs=ds.crs, transform=transform, width=round(ds.width * factor[0]),
+                       height=round(ds.height * factor[1]), resampling=Resampling.bilinear) as vrt:
+            yield vrt
+
+
+class _Thread(threading.Thread):
+    """Daemon thread that keeps its exception for the main thread to re-raise."""
+
+    def __init__(self, target: Callable[[], None]) -> None:
+        super().__init__(daemon=True)
+        self._work, self.error = target, None
+
+    def run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to the main thread
+            self.error = exc
+
+
+def _put(q: queue.Queue, item: Any, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def _get(q: queue.Queue, threads: list[_Thread]) -> Any:
+    while True:
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            for t in threads:
+                if t.error is not None:
+                    raise t.error from None
+                if not t.is_alive() and q.empty():
+                    raise RuntimeError("reader thread stopped unexpectedly") from None
+
+
+def _pad_to(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Reflect-pad (symmetric) the bottom and right of a 2-D array up to rows x cols."""
+    pad = ((0, max(0, rows - a.shape[0])), (0, max(0, cols - a.shape[1])))
+    return np.pad(a, pad, mode="symmetric") if any(p[1] for p in pad) else a
+
+
+def _fill_invalid(tile: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Replace invalid pixels by the tile's median valid value so borders do not bleed."""
+    if valid.all():
+        return tile
+    out = tile.copy()
+    out[~valid] = np.median(tile[valid])
+    return out
+
+
+def _output_profile(ds: rasterio.io.DatasetReaderBase, options: ColorizeOptions) -> dict[str, Any]:
+    creation = {**DEFAULT_CREATION, **{k.upper(): v for k, v in options.creation_options.items()}}
+    profile: dict[str, Any] = {"driver": "GTiff", "width": ds.width, "height": ds.height, "count": 4,
+                               "dtype": "uint8", **creation}
+    if ds.crs is not None and not ds.transform.is_identity:
+        profile.update(crs=ds.crs, transform=ds.transform)
+    return profile
+
+
+def _overview_factors(width: int, height: int) -> list[int]:
+    factors, f = [], 2
+    while min(width, height) / f >= TILE:
+        factors.append(f)
+        f *= 2
+    return factors
+
+
+def _load_model(checkpoint: str | Path | Checkpoint | None) -> Checkpoint:
+    if isinstance(checkpoint, Checkpoint):
+        return checkpoint
+    return load_checkpoint(checkpoint if checkpoint is not None else default_checkpoint_path())
+
+
+def _temp_path(dst: Path) -> Path:
+    return dst.parent / f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp"
+
+
+def _check_destination(src: str, dst: Path, overwrite: bool) -> None:
+    if _is_local(src) and Path(src).resolve() == dst.resolve():
+        raise ValueError("output must differ from the input")
+    if dst.exists() and not overwrite:
+        raise ValueError(f"{dst} already exists (use --overwrite to replace it)")
+    if dst.is_dir():
+        raise ValueError(f"{dst} is a directory")
+    if not dst.parent.is_dir():
+        raise ValueError(f"output folder does not exist: {dst.parent}")
+    if not os.access(dst.parent, os.W_OK):
+        raise ValueError(f"output folder is not writable: {dst.parent}")
+
+
+def colorize(
+    src: str | Path,
+    dst: str | Path,
+    checkpoint: str | Path | Checkpoint | None = None,
+    options: ColorizeOptions | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+    **kwargs: Any,
+) -> ColorizeResult:
+    """Colorize the SAR raster `src` into an RGB + alpha GeoTIFF `dst` on the input's pixel grid.
+
+    Options come as a ColorizeOptions or as keyword arguments of the same names.
+    """
+    options = options or ColorizeOptions(**kwargs)
+    src, dst = str(src), Path(dst)
+    if _is_local(src) and not Path(src).exists():
+        raise FileNotFoundError(f"input not found: {src}")
+    _check_destination(src, dst, options.overwrite)
+    if options.batch_size < 1:
+        raise ValueError("batch size must be at least 1")
+    if not 0 <= options.overlap < TILE:
+        raise ValueError(f"overlap must be between 0 and {TILE - 1} pixels")
+    progress = progress or Progress()
+    ckpt = _load_model(checkpoint)
+    device = resolve_device(options.device)
+    window_db = SarScaling(*options.db_range) if options.db_range else ckpt.scaling
+    if window_db.db_max <= window_db.db_min:
+        raise ValueError("--db-range needs MIN < MAX")
+
+    with open_source(src, options.resample) as ds:
+        spec, notes = resolve_input(ds, options.band, options.scale, window_db, options.nodata)
+        if ds.crs is None and not ds.gcps[0]:
+            notes.append("input has no CRS or GCPs: the output is written without georeferencing")
+        aoi = None
+        if options.aoi is not None:
+            geom, crs = read_vector(options.aoi)
+            aoi = to_pixels(geom, crs, ds)
+            if aoi.is_empty or not aoi.intersects(box(0, 0, ds.width, ds.height)):
+                raise ValueError("the AOI does not overlap the input")
+        for note in notes:
+            log(f"Warning: {note}")
+        profile, gcps = _output_profile(ds, options), ds.gcps
+        width, height = ds.width, ds.height
+
+    tmp = _temp_path(dst)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            runner = _SceneRunner(src, tmp, options, spec, ckpt, device, aoi, profile, gcps, progress)
+            tiles_run = runner.run()
+            if options.overviews:
+                with rasterio.open(tmp, "r+") as out:
+                    out.build_overviews(_overview_factors(width, height), Resampling.average)
+                    out.update_tags(ns="rio_overview", resampling="average")
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    progress.finish(output=str(dst))
+    return ColorizeResult(dst, str(device), width, height, runner.total, tiles_run, tuple(notes))
+
+
+class _SceneRunner:
+    """One pass over the scene: reader thread -> model (this thread) -> writer thread."""
+
+    def __init__(self, src: str, tmp: Path, options: ColorizeOptions, spec: InputSpec, ckpt: Checkpoint,
+                 device: torch.device, aoi, profile: dict, gcps: tuple, progress: Progress) -> None:
+        self.src, self.tmp, self.options, self.spec = src, tmp, options, spec
+        self.model = ckpt.generator.to(device).eval()
+        self.device, self.aoi, self.profile, self.gcps, self.progress = device, aoi, profile, gcps, progress
+        self.width, self.height = profile["width"], profile["height"]
+        self.rows = tile_starts(self.height, TILE, options.overlap)
+        self.cols = tile_starts(self.width, TILE, options.overlap)
+        self.total = len(self.rows) * len(self.cols)
+        self.window = weight_window(TILE, options.overlap)
+        self.padded_width = max(self.width, TILE)
+        self.stop = threading.Event()
+        self.strips: queue.Queue = queue.Queue(maxsize=2)
+        self.finished: queue.Queue = queue.Queue(maxsize=4)
+        self.amp = autocast_dtype(device) if options.amp else None
+
+    def _read(self) -> None:
+        with open_source(self.src, self.options.resample) as ds:
+            for row in self.rows:
+                if self.stop.is_set():
+                    return
+                height = min(TILE, self.height - row)
+                values, valid = read_strip(ds, self.spec, row, height)
+                if self.aoi is not None:
+                    valid &= strip_mask(self.aoi, row, height, self.width)
+                unit = self.spec.to_unit(values)
+                unit[~valid] = 0.0
+                _put(self.strips, (row, _pad_to(unit, TILE, self.padded_width),
+                                   _pad_to(valid, TILE, self.padded_width)), self.stop)
+
+    def _write(self) -> None:
+        with rasterio.open(self.tmp, "w", **self.profile) as out:
+            if self.gcps[0] and "crs" not in self.profile:
+                out.gcps = self.gcps
+            pending: list[tuple[int, np.ndarray]] = []
+            while True:
+                item = self.finished.get()
+                if item is not None:
+                    pending.append(item)
+                rows = sum(p[1].shape[1] for p in pending)
+                if pending and (rows >= BLOCK or item is None):
+                    start = pending[0][0]
+                    block = np.concatenate([p[1] for p in pending], axis=1)
+                    out.write(block, window=Window(0, start, self.width, block.shape[1]))
+                    pending = []
+                if item is None:
+                    return
+
+    def _infer(self, batch: list[np.ndarray]) -> np.ndarray:
+        x = torch.from_numpy(np.stack(batch)[:, None]).to(self.device)
+        with torch.no_grad(), torch.autocast(self.device.type, dtype=self.amp or torch.float32,
+                                             enabled=self.amp is not None):
+            return self.model(x).float().cpu().numpy()
+
+    def run(self) -> int:
+        """Process every strip; returns how many tiles went through the model."""
+        reader, writer = _Thread(self._read), _Thread(self._write)
+        self.progress.start(self.total, str(self.device), width=self.width, height=self.height)
+        reader.start()
+        writer.start()
+        try:
+            tiles_run = self._loop([reader, writer])
+            _put(self.finished, None, self.stop)
+            writer.join()
+            if writer.error is not None:
+                raise writer.error
+            return tiles_run
+        finally:
+            self.stop.set()
+            reader.join(timeout=5)
+            if writer.is_alive():
+                self.finished.put(None)
+                writer.join(timeout=5)
+
+    def _loop(self, threads: list[_Thread]) -> int:
+        acc = np.zeros((3, TILE, self.padded_width), np.float32)
+        wsum = np.zeros((TILE, self.padded_width), np.float32)
+        tiles_run = 0
+        for i, row in enumerate(self.rows):
+            start, unit, valid = _get(self.strips, threads)
+            assert start == row
+            todo = [c for c in self.cols if valid[:, c:c + TILE].any()]
+            self.progress.advance(len(self.cols) - len(todo))
+            for b in range(0, len(todo), self.options.batch_size):
+                cols = todo[b:b + self.options.batch_size]
+                batch = [_fill_invalid(unit[:, c:c + TILE], valid[:, c:c + TILE]) for c in cols]
+                for c, out in zip(cols, self._infer(batch), strict=True):
+                    acc[:, :, c:c + TILE] += out * self.window
+                    wsum[:, c:c + TILE] += self.window
+                tiles_run += len(cols)
+                self.progress.advance(len(cols))
+            done = (self.rows[i + 1] if i + 1 < len(self.rows) else min(self.height, row + TILE)) - row
+            _put(self.finished, (row, self._finish_rows(acc, wsum, valid, done)), self.stop)
+            for a in (acc, wsum):
+                a[..., : TILE - done, :] = a[..., done:, :]
+                a[..., TILE - done:, :] = 0.0
+        return tiles_run
+
+    def _finish_rows(self, acc: np.ndarray, wsum: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:
+        """RGB + alpha uint8 (4, n, width) for the first n accumulator rows."""
+        w = wsum[:n, : self.width]
+        rgb = acc[:, :n, : self.width] / np.where(w > 0, w, 1.0)
+        out = np.clip(np.rint((rgb + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        ok = valid[:n, : self.width]
+        out[:, ~ok] = 0
+        return np.concatenate([out, (ok * np.uint8(255))[None]], axis=0)

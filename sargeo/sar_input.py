@@ -1,0 +1,146 @@
+"""What a SAR raster holds and how to bring it to the model's input scale.
+
+Sentinel-1 products come as dB floats (SNAP, GEE exports), linear power floats,
+raw GRD amplitude integers, or 8-bit images already on the SEN1-2 scale. The
+model was trained on sigma0 in dB clipped to a window (SEN1-2: [-25, 0]), so
+each kind is converted to dB first and then through the checkpoint's window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from sargeo.scaling import SarScaling
+
+SCALES = ("db", "linear", "amplitude", "uint8")
+#: 20*log10(DN) minus this approximates sigma0 in dB for Sentinel-1 IW GRD amplitude
+#: (calibration LUT values around 10**(53/20) ~ 450); calibrate in SNAP for exact values.
+GRD_CALIBRATION_DB = 53.0
+#: Pixel sizes (metres) outside this range trigger a resolution warning (model: 10 m).
+PIXEL_SIZE_OK = (6.0, 16.0)
+METRES_PER_DEGREE = 111_320.0
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Resolved reading instructions for one SAR band."""
+
+    band: int
+    scale: str
+    window_db: SarScaling
+    nodata: float | None
+
+    def to_unit(self, values: np.ndarray) -> np.ndarray:
+        """Raw band values -> model input in [-1, 1] (invalid pixels must be handled by the caller)."""
+        x = values.astype(np.float32, copy=False)
+        if self.scale == "uint8":
+            return x / 127.5 - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.scale == "linear":
+                x = 10.0 * np.log10(np.maximum(x, 1e-10))
+            elif self.scale == "amplitude":
+                x = 20.0 * np.log10(np.maximum(x, 1e-5)) - GRD_CALIBRATION_DB
+        return self.window_db.db_to_unit(x)
+
+    def valid(self, values: np.ndarray, gdal_mask: np.ndarray) -> np.ndarray:
+        """Valid-pixel mask: GDAL's mask, the nodata value, and NaN for floats."""
+        ok = gdal_mask > 0 if self.nodata is None else values != self.nodata
+        if values.dtype.kind == "f":
+            ok &= np.isfinite(values)
+        return ok
+
+
+def select_band(ds: rasterio.DatasetReader, band: str | int | None) -> int:
+    """1-based band index from a number, a band description (e.g. 'VV'), or the VV band by default."""
+    names = [(d or "").strip().lower() for d in ds.descriptions]
+    if band is None:
+        return names.index("vv") + 1 if "vv" in names else 1
+    if isinstance(band, int) or str(band).isdigit():
+        idx = int(band)
+        if not 1 <= idx <= ds.count:
+            raise ValueError(f"band {idx} out of range: the input has {ds.count} band(s)")
+        return idx
+    if str(band).lower() not in names:
+        known = ", ".join(d for d in ds.descriptions if d) or "none"
+        raise ValueError(f"no band named {band!r} (band descriptions: {known})")
+    return names.index(str(band).lower()) + 1
+
+
+def _sample(ds: rasterio.DatasetReader, band: int, nodata: float | None) -> np.ndarray:
+    """Valid values of a decimated read of the whole band (cheap: uses overviews when present)."""
+    step = max(1, math.ceil(max(ds.height, ds.width) / 1024))
+    shape = (max(1, ds.height // step), max(1, ds.width // step))
+    values = ds.read(band, out_shape=shape)
+    mask = ds.read_masks(band, out_shape=shape)
+    ok = mask > 0 if nodata is None else values != nodata
+    if values.dtype.kind == "f":
+        ok &= np.isfinite(values)
+    return values[ok]
+
+
+def detect_scale(dtype: str, sample: np.ndarray) -> str:
+    """Guess the value scale from the data type and a sample of valid values."""
+    if dtype == "uint8":
+        return "uint8"
+    if np.dtype(dtype).kind in "iu":
+        return "amplitude"
+    if sample.size == 0:
+        return "db"
+    median = float(np.median(sample))
+    if median < 0:
+        return "db"
+    return "linear" if median < 2.0 else "amplitude"
+
+
+def resolve_input(
+    ds: rasterio.DatasetReader,
+    band: str | int | None,
+    scale: str,
+    window_db: SarScaling,
+    nodata: float | None,
+) -> tuple[InputSpec, list[str]]:
+    """Band, scale and nodata for a dataset; also the warnings a user should see."""
+    warnings: list[str] = []
+    idx = select_band(ds, band)
+    dtype = ds.dtypes[idx - 1]
+    if np.dtype(dtype).kind == "c":
+        raise ValueError("complex (SLC) data is not supported: use a GRD or a detected/calibrated product")
+    if nodata is None and ds.nodata is None and np.dtype(dtype).kind in "iu" and dtype != "uint8":
+        nodata = 0.0
+        warnings.append("no nodata value set; treating 0 as nodata (GRD border); use --nodata to override")
+    if scale == "auto":
+        scale = detect_scale(dtype, _sample(ds, idx, nodata))
+    elif scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r} (use auto, {', '.join(SCALES)})")
+    if scale == "amplitude":
+        warnings.append(f"amplitude input: approximating sigma0 as 20*log10(DN) - {GRD_CALIBRATION_DB:g} dB; "
+                        "calibrated sigma0 in dB gives truer colours")
+    size = pixel_size_m(ds)
+    if size is not None and not PIXEL_SIZE_OK[0] <= size <= PIXEL_SIZE_OK[1]:
+        warnings.append(f"pixel size is about {size:.1f} m but the model was trained on 10 m pixels; "
+                        "consider --resample")
+    return InputSpec(idx, scale, window_db, nodata), warnings
+
+
+def pixel_size_m(ds: rasterio.DatasetReader) -> float | None:
+    """Approximate pixel size in metres, or None when it cannot be told (no CRS or GCPs only)."""
+    if ds.crs is None or ds.transform.is_identity:
+        return None
+    size = math.sqrt(abs(ds.transform.determinant))
+    if ds.crs.is_geographic:
+        lat = (ds.bounds.top + ds.bounds.bottom) / 2
+        return size * METRES_PER_DEGREE * math.sqrt(max(math.cos(math.radians(lat)), 1e-6))
+    return size * (ds.crs.linear_units_factor[1] if ds.crs.linear_units_factor else 1.0)
+
+
+def read_strip(ds: rasterio.DatasetReader, spec: InputSpec, row: int, height: int) -> tuple[np.ndarray, ...]:
+    """Rows [row, row + height) of the band: (values, valid mask)."""
+    window = Window(0, row, ds.width, height)
+    values = ds.read(spec.band, window=window)
+    mask = ds.read_masks(spec.band, window=window)
+    return values, spec.valid(values, mask)
