@@ -98,7 +98,7 @@ def open_source(src: str, resample: bool) -> Iterator[rasterio.io.DatasetReaderB
         if ds.crs is None or ds.transform.is_identity or ds.crs.is_geographic:
             raise ValueError("--resample needs an input in a projected CRS with an affine transform")
         factor = abs(ds.transform.a) / MODEL_PIXEL_M, abs(ds.transform.e) / MODEL_PIXEL_M
-        transform = ds.transform * ds.transform.scale(1 / factor[0], 1 / factor[1])
+        transform = ds.transform @ ds.transform.scale(1 / factor[0], 1 / factor[1])
         with WarpedVRT(ds, crs=ds.crs, transform=transform, width=round(ds.width * factor[0]),
                        height=round(ds.height * factor[1]), resampling=Resampling.bilinear) as vrt:
             yield vrt
