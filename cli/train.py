@@ -31,6 +31,8 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--beta2", type=float, help="Adam beta2 (paper: 0.999).")
 @click.option("--lambda-l1", type=float, help="Weight of the L1 loss (paper: 100).")
 @click.option("--lambda-grad", type=float, help="Weight of the LAB gradient loss (paper: 100; 0 = ablation).")
+@click.option("--lambda-adv", type=float,
+              help="Weight of the adversarial loss (paper: 1; 0 = plain U-Net, no discriminator).")
 @click.option("--augment/--no-augment", default=None, help="Random flips and 90-degree turns.")
 @click.option("--terrain", "terrains", multiple=True, help="Only these terrains (repeatable).")
 @click.option("--max-per-terrain", type=click.IntRange(1), help="Cap pairs per terrain.")

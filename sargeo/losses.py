@@ -40,17 +40,23 @@ def adversarial_loss(logits: torch.Tensor, target: float) -> torch.Tensor:
 
 
 def generator_loss(
-    fake_logits: torch.Tensor,
+    fake_logits: torch.Tensor | None,
     fake: torch.Tensor,
     real: torch.Tensor,
     lambda_l1: float = 100.0,
     lambda_grad: float = 100.0,
+    lambda_adv: float = 1.0,
 ) -> dict[str, torch.Tensor]:
-    """Eq. (5): adversarial + lambda1 * L1 + lambda2 * gradient; returns every term and 'total'."""
-    adv = adversarial_loss(fake_logits, REAL_LABEL)
+    """Eq. (5): adversarial + lambda1 * L1 + lambda2 * gradient; returns every term and 'total'.
+
+    ``lambda_adv`` (1 in the paper) weights the adversarial term; with 0, `fake_logits` may be None
+    and the generator trains as a plain regression U-Net.
+    """
     l1 = (fake.float() - real.float()).abs().mean()
+    adv = adversarial_loss(fake_logits, REAL_LABEL) if lambda_adv else torch.zeros_like(l1)
     grad = gradient_loss(fake, real) if lambda_grad else torch.zeros_like(l1)
-    return {"adv": adv, "l1": l1, "grad": grad, "total": adv + lambda_l1 * l1 + lambda_grad * grad}
+    total = lambda_adv * adv + lambda_l1 * l1 + lambda_grad * grad
+    return {"adv": adv, "l1": l1, "grad": grad, "total": total}
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -56,6 +56,7 @@ class TrainConfig:
     beta2: float = 0.999
     lambda_l1: float = 100.0
     lambda_grad: float = 100.0
+    lambda_adv: float = 1.0
     augment: bool = False
     terrains: list[str] | None = None
     max_per_terrain: int | None = None
@@ -288,6 +289,10 @@ class _Run:
         return Checkpoint(generator=self.gen, scaling=SarScaling(), config=config,
                           split=self.split.to_dict(), metrics={"epoch": self.epoch, **metrics}, extra=extra)
 
+    def _autocast(self) -> torch.autocast:
+        dev = self.ctx.device
+        return torch.autocast(dev.type, dtype=self.amp or torch.float32, enabled=self.amp is not None)
+
     def train_epoch(self, progress: bool) -> dict[str, float]:
         cfg, dev = self.cfg, self.ctx.device
         self.sampler.set_epoch(self.epoch)
@@ -299,14 +304,19 @@ class _Run:
                    leave=False, dynamic_ncols=True)
         for step, (sar, real) in enumerate(bar):
             sar, real = sar.to(dev, non_blocking=True), real.to(dev, non_blocking=True)
-            with torch.autocast(dev.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+            with self._autocast():
                 fake = self.g_model(sar)
-                d_loss = losses.discriminator_loss(self.d_model(sar, real), self.d_model(sar, fake.detach()))
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
-            with torch.autocast(dev.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
-                g = losses.generator_loss(self.d_model(sar, fake), fake, real, cfg.lambda_l1, cfg.lambda_grad)
+            d_loss = torch.zeros(())
+            if cfg.lambda_adv:
+                with self._autocast():
+                    d_loss = losses.discriminator_loss(self.d_model(sar, real),
+                                                       self.d_model(sar, fake.detach()))
+                self.opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                self.opt_d.step()
+            with self._autocast():
+                logits = self.d_model(sar, fake) if cfg.lambda_adv else None
+                g = losses.generator_loss(logits, fake, real, cfg.lambda_l1, cfg.lambda_grad, cfg.lambda_adv)
             self.opt_g.zero_grad(set_to_none=True)
             g["total"].backward()
             self.opt_g.step()

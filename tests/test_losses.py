@@ -66,3 +66,11 @@ def test_discriminator_loss_is_eq6():
     bce_fake = -(0.1 * math.log(1 - s) + 0.9 * math.log(s))
     got = losses.discriminator_loss(real_logits, fake_logits).item()
     assert got == pytest.approx(0.5 * (bce_real + bce_fake), rel=1e-5)
+
+
+def test_adversarial_term_can_be_switched_off():
+    real = torch.zeros(1, 3, 8, 8)
+    fake = torch.full((1, 3, 8, 8), 0.25)
+    out = losses.generator_loss(None, fake, real, lambda_l1=100, lambda_grad=100, lambda_adv=0)
+    assert out["adv"].item() == 0.0
+    assert out["total"].item() == pytest.approx(25.0)

@@ -43,6 +43,16 @@ def test_training_writes_logs_figures_and_checkpoints(tiny_pairs, tmp_path):
     assert "val_psnr" in ckpt.metrics
 
 
+def test_plain_unet_mode_leaves_the_discriminator_untouched(tiny_pairs, tmp_path):
+    out = tmp_path / "run"
+    torch.manual_seed(0)
+    train(_cfg(tiny_pairs, out, epochs=1, lambda_adv=0), progress=False, log=lambda m: None)
+    payload = read_payload(out / "last.pt")
+    assert payload["optimizer_d"]["state"] == {}
+    with (out / "log_steps.csv").open() as fh:
+        assert all(float(r["g_adv"]) == 0 and float(r["d_loss"]) == 0 for r in csv.DictReader(fh))
+
+
 def test_resume_continues_exactly(tiny_pairs, tmp_path):
     straight = tmp_path / "straight"
     train(_cfg(tiny_pairs, straight, augment=True), progress=False, log=lambda m: None)

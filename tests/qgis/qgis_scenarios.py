@@ -1,0 +1,207 @@
+"""Scenarios for the QGIS plugin, run by QGIS's own Python: `python3 qgis_scenarios.py NAME WORKDIR`.
+
+The pytest side (test_qgis_plugin.py, in the sargeo venv) prepares WORKDIR with `scene.tif` and
+`tiny.pt`, and sets SARGEO_EXECUTABLE. Each scenario asserts and exits non-zero with a message on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from osgeo import gdal
+from qgis.core import (
+    QgsApplication,
+    QgsFeature,
+    QgsGeometry,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsRasterLayer,
+    QgsRectangle,
+    QgsVectorLayer,
+)
+
+PLUGIN_PARENT = Path(__file__).resolve().parents[2] / "qgis_plugin"
+EXPECTED_PARAMETERS = ["INPUT", "BAND", "CHECKPOINT", "OVERLAP", "BATCH_SIZE", "DEVICE", "AOI", "OUTPUT"]
+
+
+class Recorder(QgsProcessingFeedback):
+    """Keeps what the algorithm reported; optionally cancels at the first progress step."""
+
+    def __init__(self, cancel_on_progress: bool = False) -> None:
+        super().__init__()
+        self.log: list[str] = []
+        self.progress: list[float] = []
+        self.canceled_at: float | None = None
+        self.cancel_on_progress = cancel_on_progress
+        self.progressChanged.connect(self._on_progress)
+
+    def _on_progress(self, value: float) -> None:
+        self.progress.append(value)
+        if self.cancel_on_progress and self.canceled_at is None:
+            self.canceled_at = time.monotonic()
+            self.cancel()
+
+    def pushInfo(self, info: str) -> None:
+        self.log.append(info)
+
+    def pushWarning(self, warning: str) -> None:
+        self.log.append("WARNING " + warning)
+
+    def pushCommandInfo(self, info: str) -> None:
+        self.log.append("COMMAND " + info)
+
+    def pushConsoleInfo(self, info: str) -> None:
+        self.log.append(info)
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        sys.exit(f"FAILED: {message}")
+
+
+def run(parameters: dict, feedback: QgsProcessingFeedback) -> dict:
+    import processing
+
+    return processing.run("sargeo:colorize", parameters, feedback=feedback)
+
+
+def same_grid(out: Path, ref: QgsRasterLayer) -> None:
+    layer = QgsRasterLayer(str(out), "out", "gdal")
+    check(layer.isValid(), f"{out} is not a raster QGIS can open")
+    check(layer.crs().authid() == ref.crs().authid(), f"CRS {layer.crs().authid()} != {ref.crs().authid()}")
+    check(layer.extent() == ref.extent(),
+          f"extent {layer.extent().toString()} != {ref.extent().toString()}")
+    check(layer.bandCount() >= 3, f"{layer.bandCount()} bands, expected RGB")
+
+
+def registered(work: Path) -> None:
+    """Provider, algorithm and parameters as documented; a missing executable says how to install."""
+    registry = QgsApplication.processingRegistry()
+    check(registry.providerById("sargeo") is not None, "provider 'sargeo' not registered")
+    alg = registry.algorithmById("sargeo:colorize")
+    check(alg is not None, "algorithm sargeo:colorize not registered")
+    check(alg.displayName() == "Colorize SAR scene", alg.displayName())
+    names = [p.name() for p in alg.parameterDefinitions()]
+    check(names == EXPECTED_PARAMETERS, f"parameters {names}")
+    check(alg.parameterDefinition("BAND").defaultValue() == 1, "BAND default is not 1")
+    check(alg.parameterDefinition("DEVICE").options() == ["auto", "cpu", "cuda", "mps"], "device options")
+    for optional in ("CHECKPOINT", "OVERLAP", "AOI"):
+        check(alg.parameterDefinition(optional).flags() & alg.parameterDefinition(optional).FlagOptional,
+              f"{optional} is not optional")
+    check("pip install sargeo" in alg.shortHelpString(), "help does not say how to install")
+    os.environ["SARGEO_EXECUTABLE"] = str(work / "no-such-sargeo")
+    try:
+        run({"INPUT": str(work / "scene.tif"), "OUTPUT": str(work / "never.tif")}, Recorder())
+    except QgsProcessingException as exc:
+        message = str(exc)
+        check("pip install sargeo" in message and "SARGEO_EXECUTABLE" in message, message)
+    else:
+        check(False, "a missing executable did not raise")
+
+
+def colorize(work: Path) -> None:
+    """A real run: GeoTIFF on the input's grid, progress to 100, the device named in the log."""
+    out = work / "out" / "colorized.tif"
+    out.parent.mkdir()
+    feedback = Recorder()
+    result = run({"INPUT": str(work / "scene.tif"), "CHECKPOINT": str(work / "tiny.pt"), "DEVICE": 1,
+                  "OUTPUT": str(out)}, feedback)
+    log = "\n".join(feedback.log)
+    check(result.get("OUTPUT") == str(out), f"result {result}\n{log}")
+    check([p.name for p in out.parent.iterdir()] == ["colorized.tif"], f"files: {list(out.parent.iterdir())}")
+    same_grid(out, QgsRasterLayer(str(work / "scene.tif"), "in", "gdal"))  # may add a .aux.xml
+    check(max(feedback.progress, default=0) == 100, f"progress {feedback.progress}")
+    check("on cpu" in log, f"device not reported:\n{log}")
+
+
+def cancel(work: Path) -> None:
+    """Cancel at the first progress step: the child stops promptly and leaves nothing behind."""
+    big = work / "big.tif"
+    x0, dx, _, y0, _, dy = gdal.Open(str(work / "scene.tif")).GetGeoTransform()
+    gdal.Translate(str(big), str(work / "scene.tif"), width=3000, height=3000,  # same pixel size, 256 tiles
+                   outputBounds=[x0, y0, x0 + 3000 * dx, y0 + 3000 * dy])
+    out = work / "cancel" / "colorized.tif"
+    out.parent.mkdir()
+    feedback = Recorder(cancel_on_progress=True)
+    run({"INPUT": str(big), "CHECKPOINT": str(work / "tiny.pt"), "DEVICE": 1, "BATCH_SIZE": 1,
+         "OUTPUT": str(out)}, feedback)
+    stopped = time.monotonic()
+    check(feedback.canceled_at is not None, "no progress reported before the end")
+    check(stopped - feedback.canceled_at < 5, f"took {stopped - feedback.canceled_at:.1f} s to stop")
+    check(list(out.parent.iterdir()) == [], f"left behind: {list(out.parent.iterdir())}")
+    children = [p for p in Path("/proc").glob("[0-9]*/cmdline")
+                if str(out).encode() in _read(p)]
+    check(not children, f"child still running: {children}")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # the process ended while we looked
+        return b""
+
+
+def bad_input(work: Path) -> None:
+    """A request the CLI refuses surfaces as QgsProcessingException with the CLI's one-line message."""
+    out = work / "bad" / "colorized.tif"
+    out.parent.mkdir()
+    try:
+        run({"INPUT": str(work / "scene.tif"), "BAND": 7, "CHECKPOINT": str(work / "tiny.pt"),
+             "OUTPUT": str(out)}, Recorder())
+    except QgsProcessingException as exc:
+        message = str(exc)
+        check("band 7" in message and not message.startswith("Error:"), f"message: {message!r}")
+    else:
+        check(False, "band 7 of a 1-band raster did not fail")
+    check(list(out.parent.iterdir()) == [], "a failed run left files")
+
+
+def not_a_file(work: Path) -> None:
+    """A /vsimem/ layer is exported to a temporary GeoTIFF; a memory-layer AOI goes as EPSG:4326 GeoJSON."""
+    gdal.Translate("/vsimem/scene.tif", str(work / "scene.tif"))
+    layer = QgsRasterLayer("/vsimem/scene.tif", "in memory", "gdal")
+    check(layer.isValid(), "cannot open /vsimem/scene.tif")
+    extent = layer.extent()
+    left = QgsRectangle(extent.xMinimum(), extent.yMinimum(), extent.center().x(), extent.yMaximum())
+    aoi = QgsVectorLayer("Polygon?crs=EPSG:32631", "aoi", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromRect(left))
+    aoi.dataProvider().addFeature(feature)
+    out = work / "exported" / "colorized.tif"
+    out.parent.mkdir()
+    feedback = Recorder()
+    run({"INPUT": layer, "AOI": aoi, "CHECKPOINT": str(work / "tiny.pt"), "DEVICE": 1, "OUTPUT": str(out)},
+        feedback)
+    log = "\n".join(feedback.log)
+    command = next((line for line in feedback.log if line.startswith("COMMAND ")), "")
+    check("/vsimem/" not in command and "input.tif" in command and "--aoi" in command, log)
+    same_grid(out, layer)
+    alpha = gdal.Open(str(out)).GetRasterBand(4).ReadAsArray()
+    width = alpha.shape[1]
+    check(alpha[:, : width // 2 - 2].min() > 0, "pixels inside the AOI are transparent")
+    check(alpha[:, width // 2 + 2:].max() == 0, "pixels outside the AOI were colorized")
+
+
+def main() -> None:
+    name, work = sys.argv[1], Path(sys.argv[2])
+    app = QgsApplication([], False)
+    app.initQgis()
+    sys.path[:0] = [str(Path(app.pkgDataPath()) / "python" / "plugins"), str(PLUGIN_PARENT)]
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    import sargeo_qgis
+
+    plugin = sargeo_qgis.classFactory(None)  # kept referenced: the registry does not own Python providers
+    plugin.initProcessing()
+    globals()[name](work)
+    plugin.unload()
+    app.exitQgis()
+    print(f"{name}: ok")
+
+
+if __name__ == "__main__":
+    main()
