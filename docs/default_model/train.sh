@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# How the shipped default model (sargeo/models/default.pt) was trained: on 2 CPU cores, about 2 hours.
+# Data: the real pairs in ../shared/data (SEN1-2 PNGs, SEN12MS-CR and BigEarthNet GeoTIFFs), with the
+# hand-made scene split in this folder (whole scenes held out for validation and test).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+sargeo train --data ../shared/data --split docs/default_model/split.json --out runs/default \
+  --width 16 --epochs 150 --batch-size 8 --augment --lambda-adv 0 --lambda-l1 100 --lambda-grad 100 \
+  --device cpu --quiet
