@@ -200,3 +200,52 @@ def test_real_sentinel1_rasters(shared_data, tmp_path, tiny_checkpoint):
             assert (b.crs, b.transform, b.shape) == (a.crs, a.transform, a.shape)
             alpha = b.read(4)
         np.testing.assert_array_equal(alpha == 255, _valid(src))
+
+
+def test_nodata_values_do_not_bleed_into_valid_pixels(tmp_path, tiny_checkpoint):
+    """Same valid pixels, different values in the nodata border: identical colours."""
+    a = write_scene(tmp_path / "a.tif", width=500, height=300, border=100, nodata=-9999.0)
+    b = write_scene(tmp_path / "b.tif", width=500, height=300, border=100, nodata=30.0)
+    colorize(a, tmp_path / "oa.tif", tiny_checkpoint, device="cpu")
+    colorize(b, tmp_path / "ob.tif", tiny_checkpoint, device="cpu")
+    np.testing.assert_array_equal(_read(tmp_path / "oa.tif")[0], _read(tmp_path / "ob.tif")[0])
+
+
+def test_nodata_override_masks_a_value_missing_from_metadata(tmp_path, tiny_checkpoint):
+    src = write_scene(tmp_path / "in.tif", width=300, height=280, border=50, nodata=None)
+    colorize(src, tmp_path / "meta.tif", tiny_checkpoint, device="cpu")
+    colorize(src, tmp_path / "over.tif", tiny_checkpoint, device="cpu", nodata=0.0)
+    assert (_read(tmp_path / "meta.tif")[0][3, :, :50] == 255).all()
+    alpha = _read(tmp_path / "over.tif")[0][3]
+    assert (alpha[:, :50] == 0).all() and (alpha[:, 50:][_valid(src)[:, 50:]] == 255).all()
+
+
+def test_resample_warps_to_10m_pixels(tmp_path, tiny_checkpoint):
+    src = write_scene(tmp_path / "in.tif", width=200, height=150, border=0, nodata=None)
+    with rasterio.open(src) as ds:
+        profile = ds.profile
+        profile["transform"] = ds.transform @ ds.transform.scale(2, 2)
+        with rasterio.open(tmp_path / "20m.tif", "w", **profile) as out:
+            out.write(ds.read())
+    logs: list[str] = []
+    colorize(tmp_path / "20m.tif", tmp_path / "plain.tif", tiny_checkpoint, device="cpu", log=logs.append)
+    assert any("20.0 m" in m for m in logs)
+    colorize(tmp_path / "20m.tif", tmp_path / "o.tif", tiny_checkpoint, device="cpu", resample=True)
+    with rasterio.open(tmp_path / "20m.tif") as a, rasterio.open(tmp_path / "o.tif") as b:
+        assert b.res == (10.0, 10.0) and (b.width, b.height) == (400, 300)
+        assert b.bounds == a.bounds
+
+
+def test_vrt_input(tmp_path, tiny_checkpoint):
+    src = write_scene(tmp_path / "in.tif", width=300, height=260)
+    vrt = tmp_path / "in.vrt"
+    with rasterio.open(src) as ds:
+        vrt.write_text(
+            f'<VRTDataset rasterXSize="{ds.width}" rasterYSize="{ds.height}">'
+            f"<SRS>{ds.crs.to_wkt()}</SRS><GeoTransform>{', '.join(map(str, ds.transform.to_gdal()))}"
+            '</GeoTransform><VRTRasterBand dataType="Float32" band="1"><NoDataValue>-9999</NoDataValue>'
+            '<SimpleSource><SourceFilename relativeToVRT="1">in.tif</SourceFilename>'
+            "<SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>")
+    colorize(vrt, tmp_path / "o.tif", tiny_checkpoint, device="cpu")
+    colorize(src, tmp_path / "ref.tif", tiny_checkpoint, device="cpu")
+    np.testing.assert_array_equal(_read(tmp_path / "o.tif")[0], _read(tmp_path / "ref.tif")[0])

@@ -98,3 +98,13 @@ def test_sigterm_leaves_no_output(tmp_path, tiny_checkpoint):
     assert proc.returncode != 0
     assert "interrupted" in err
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["big.tif"]
+
+
+def test_available_as_rio_colorize(tmp_path, tiny_checkpoint):
+    src = write_scene(tmp_path / "in.tif", width=120, height=100)
+    rio = Path(sys.executable).with_name("rio")
+    res = subprocess.run([str(rio), *_args(src, tmp_path / "o.tif", tiny_checkpoint, "--quiet")],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    with rasterio.open(tmp_path / "o.tif") as ds:
+        assert ds.count == 4

@@ -79,6 +79,8 @@ def same_grid(out: Path, ref: QgsRasterLayer) -> None:
 
 def registered(work: Path) -> None:
     """Provider, algorithm and parameters as documented; a missing executable says how to install."""
+    from processing.core.ProcessingConfig import ProcessingConfig
+
     registry = QgsApplication.processingRegistry()
     check(registry.providerById("sargeo") is not None, "provider 'sargeo' not registered")
     alg = registry.algorithmById("sargeo:colorize")
@@ -93,13 +95,22 @@ def registered(work: Path) -> None:
               f"{optional} is not optional")
     check("pip install sargeo" in alg.shortHelpString(), "help does not say how to install")
     os.environ["SARGEO_EXECUTABLE"] = str(work / "no-such-sargeo")
+    missing_executable(work, "environment variable SARGEO_EXECUTABLE")
+    ProcessingConfig.setSettingValue("SARGEO_EXECUTABLE", str(work / "scene.tif"))  # exists, not a program
+    try:
+        missing_executable(work, "Processing setting SARGEO_EXECUTABLE")
+    finally:  # the setting persists in the profile the other scenarios share
+        ProcessingConfig.setSettingValue("SARGEO_EXECUTABLE", "")
+
+
+def missing_executable(work: Path, source: str) -> None:
     try:
         run({"INPUT": str(work / "scene.tif"), "OUTPUT": str(work / "never.tif")}, Recorder())
     except QgsProcessingException as exc:
         message = str(exc)
-        check("pip install sargeo" in message and "SARGEO_EXECUTABLE" in message, message)
+        check(source in message and "pip install sargeo" in message, message)
     else:
-        check(False, "a missing executable did not raise")
+        check(False, f"a wrong {source} did not raise")
 
 
 def colorize(work: Path) -> None:
@@ -179,7 +190,8 @@ def not_a_file(work: Path) -> None:
     command = next((line for line in feedback.log if line.startswith("COMMAND ")), "")
     check("/vsimem/" not in command and "input.tif" in command and "--aoi" in command, log)
     same_grid(out, layer)
-    alpha = gdal.Open(str(out)).GetRasterBand(4).ReadAsArray()
+    dataset = gdal.Open(str(out))  # a band dies with its dataset: keep both referenced
+    alpha = dataset.GetRasterBand(4).ReadAsArray()
     width = alpha.shape[1]
     check(alpha[:, : width // 2 - 2].min() > 0, "pixels inside the AOI are transparent")
     check(alpha[:, width // 2 + 2:].max() == 0, "pixels outside the AOI were colorized")

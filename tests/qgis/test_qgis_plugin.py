@@ -47,7 +47,8 @@ def qgis_env(tmp_path_factory) -> dict[str, str]:
     base = tmp_path_factory.mktemp("qgis_home")
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
     env.update(QT_QPA_PLATFORM="offscreen", QGIS_CUSTOM_CONFIG_PATH=str(base / "config"),
-               PYTHONPATH="/usr/lib/python3/dist-packages", SARGEO_EXECUTABLE=str(SARGEO))
+               PYTHONPATH="/usr/lib/python3/dist-packages", PYTHONFAULTHANDLER="1",
+               SARGEO_EXECUTABLE=str(SARGEO))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR"):
         (base / var).mkdir(mode=0o700)
         env[var] = str(base / var)
@@ -58,7 +59,7 @@ def qgis_env(tmp_path_factory) -> dict[str, str]:
 
 
 def run_scenario(name: str, work: Path, env: dict[str, str]) -> None:
-    proc = subprocess.run([QGIS_PYTHON, str(SCENARIOS), name, str(work)], env=env, capture_output=True,
+    proc = subprocess.run([QGIS_PYTHON, "-u", str(SCENARIOS), name, str(work)], env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
 
