@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from sargeo.evaluate import evaluate
-
 from .errors import friendly_errors
 from .options import device_option, quiet_option
 
@@ -40,6 +38,8 @@ def _named(spec: str) -> tuple[str, str]:
 def evaluate_cmd(data: str, checkpoints: tuple[str, ...], split: str | None, part: str, out: str,
                  use_lpips: bool, figure_samples: int, device: str | None, quiet: bool) -> None:
     """Report PSNR, SSIM, LPIPS, CIEDE2000 and SAM per image, per terrain and overall."""
+    from sargeo.evaluate import evaluate  # heavy (scipy, lpips): only when evaluating
+
     for spec in checkpoints:
         if not Path(_named(spec)[1]).is_file():
             raise click.BadParameter(f"no such file: {_named(spec)[1]}", param_hint="--checkpoint")

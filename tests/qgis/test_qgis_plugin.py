@@ -65,11 +65,11 @@ def run_scenario(name: str, work: Path, env: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("scenario", ["registered", "colorize", "cancel", "bad_input", "not_a_file"])
-def test_scenario(scenario, work, qgis_env):
+def test_scenario(scenario, qgis_env, work):
     run_scenario(scenario, work, qgis_env)
 
 
-def test_qgis_process_with_the_plugin_installed_like_a_user(work, qgis_env, tmp_path):
+def test_qgis_process_with_the_plugin_installed_like_a_user(qgis_env, work, tmp_path):
     """`sargeo qgis-plugin install` into a profile, then qgis_process finds it and the recorded sargeo."""
     config = tmp_path / "config"
     result = CliRunner().invoke(qgis_plugin_group, ["install", "--profiles-dir", str(config / "profiles")])
