@@ -6,6 +6,7 @@ from sargeo import __version__
 
 from .colorize import colorize_cmd
 from .evaluate import evaluate_cmd
+from .info import info_cmd
 from .qgis_plugin_cmd import qgis_plugin_group
 from .train import train_cmd
 
@@ -19,4 +20,5 @@ def cli() -> None:
 cli.add_command(train_cmd)
 cli.add_command(colorize_cmd)
 cli.add_command(qgis_plugin_group)
+cli.add_command(info_cmd)
 cli.add_command(evaluate_cmd)

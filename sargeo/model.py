@@ -101,3 +101,25 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def gflops_per_tile(gen: Generator, size: int = 256) -> float:
+    """Multiply-adds x 2 of convolutions for one size x size tile, in GFLOPs (counted with hooks)."""
+    total = 0
+
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.ConvTranspose2d):  # each input pixel scatters a full kernel
+            total += inputs[0].numel() * module.out_channels * module.kernel_size[0] * module.kernel_size[1]
+        else:
+            total += output.numel() * module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+
+    handles = [m.register_forward_hook(hook) for m in gen.modules()
+               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            gen.eval()(torch.zeros(1, 1, size, size, device=next(gen.parameters()).device))
+    finally:
+        for h in handles:
+            h.remove()
+    return 2 * total / 1e9

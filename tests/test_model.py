@@ -53,3 +53,14 @@ def test_eval_output_of_a_tile_does_not_depend_on_its_batch():
         alone = g(tile)
         in_batch = g(torch.cat([others[:3], tile, others[3:]]))[3:4]
     torch.testing.assert_close(alone, in_batch, atol=1e-5, rtol=0)
+
+
+def test_gflops_per_tile_counts_every_convolution():
+    from sargeo.model import gflops_per_tile
+
+    g = Generator(width=8)
+    # first down block alone: 128*128 outputs x 8 channels x (1 * 4 * 4) MACs
+    first = 2 * 128 * 128 * 8 * 16 / 1e9
+    assert gflops_per_tile(g) > first
+    # inner layers scale with width squared, the first layer and the full-resolution head linearly
+    assert 3.0 < gflops_per_tile(Generator(width=16)) / gflops_per_tile(g) < 4.0

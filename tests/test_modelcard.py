@@ -1,0 +1,44 @@
+"""The model card is rendered from checkpoint metadata, and its training command reproduces the config."""
+
+import shlex
+from dataclasses import asdict
+
+import torch
+from click.testing import CliRunner
+
+from sargeo.checkpoint import Checkpoint, save_checkpoint
+from sargeo.cli.main import cli
+from sargeo.cli.train import train_cmd
+from sargeo.model import Generator
+from sargeo.modelcard import render_card, training_command
+from sargeo.train import TrainConfig
+
+
+def test_training_command_parses_back_to_the_same_config(tmp_path):
+    (tmp_path / "s.json").write_text("{}")
+    cfg = TrainConfig(data=str(tmp_path), out="o", width=16, epochs=7, augment=True, lambda_adv=0.0, lambda_grad=0.0,
+                      terrains=["urban", "agri"], split_file=str(tmp_path / "s.json"), amp=False)
+    argv = shlex.split(training_command(asdict(cfg)))[2:]
+    ctx = train_cmd.make_context("train", argv)
+    given = {k: v for k, v in ctx.params.items() if v is not None and k not in ("resume", "quiet")}
+    given["terrains"] = list(given["terrains"])
+    rebuilt = TrainConfig.from_dict({**asdict(TrainConfig(data="", out="")), **given})
+    assert rebuilt == cfg
+
+
+def test_card_shows_size_scaling_split_and_scores(tmp_path):
+    torch.manual_seed(0)
+    card_info = {"summary": "A test model.", "data": "SEN1-2 (CC-BY 4.0)", "test_pairs": 3,
+                 "test": {"model": {"psnr": 14.2, "ssim": 0.3, "ciede2000": 10.0, "sam": 5.0},
+                          "mean colour": {"psnr": 12.0, "ssim": 0.2, "ciede2000": 12.0, "sam": 6.0}},
+                 "limitations": "Trained on little data."}
+    ckpt = Checkpoint(generator=Generator(width=4), config=asdict(TrainConfig(data="d", out="o", width=4)),
+                      split={"train": ["a"], "val": ["b"], "test": ["c"], "seed": 0}, extra={"card": card_info})
+    text = render_card(ckpt, "t")
+    assert "width 4" in text and "0.21 M parameters" in text and "[-25, 0]" in text
+    assert "- test: c" in text and "| model | 14.200 | 0.300 | 10.000 | 5.000 | n/a |" in text
+    assert "CC-BY 4.0" in text and "Trained on little data." in text
+    path = tmp_path / "m.pt"
+    save_checkpoint(ckpt, path)
+    result = CliRunner().invoke(cli, ["info", "-c", str(path)])
+    assert result.exit_code == 0 and "| mean colour | 12.000" in result.output
