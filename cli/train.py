@@ -33,6 +33,8 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--lambda-grad", type=float, help="Weight of the LAB gradient loss (paper: 100; 0 = ablation).")
 @click.option("--lambda-adv", type=float,
               help="Weight of the adversarial loss (paper: 1; 0 = plain U-Net, no discriminator).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True),
+              help="Dropout in the 3 innermost decoder blocks while training (paper: 0; pix2pix: 0.5).")
 @click.option("--augment/--no-augment", default=None, help="Random flips and 90-degree turns.")
 @click.option("--terrain", "terrains", multiple=True, help="Only these terrains (repeatable).")
 @click.option("--max-per-terrain", type=click.IntRange(1), help="Cap pairs per terrain.")

@@ -23,18 +23,28 @@ def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _up(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(),
-    )
+def _up(cin: int, cout: int, dropout: float = 0.0) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
+                               nn.BatchNorm2d(cout)]
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+#: Decoder blocks that get dropout when it is asked for (as in pix2pix: the three innermost).
+DROPOUT_BLOCKS = 3
 
 
 class Generator(nn.Module):
-    """U-Net: 8 down blocks, 7 up blocks with skips, upsample + pad + conv4x4 + tanh."""
+    """U-Net: 8 down blocks, 7 up blocks with skips, upsample + pad + conv4x4 + tanh.
 
-    def __init__(self, width: int = 64, in_channels: int = 1, out_channels: int = 3) -> None:
+    ``dropout`` (0 in the paper) regularises the innermost decoder blocks during training only;
+    it has no weights, so checkpoints load with or without it.
+    """
+
+    def __init__(self, width: int = 64, in_channels: int = 1, out_channels: int = 3,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         self.width = width
         downs, cin = [], in_channels
@@ -45,7 +55,7 @@ class Generator(nn.Module):
         ups = []
         for i, m in enumerate(UP_MULT):
             skip = width * DOWN_MULT[-2 - i]
-            ups.append(_up(cin, width * m))
+            ups.append(_up(cin, width * m, dropout if i < DROPOUT_BLOCKS else 0.0))
             cin = width * m + skip
         self.ups = nn.ModuleList(ups)
         self.head = nn.Sequential(

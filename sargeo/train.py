@@ -57,6 +57,7 @@ class TrainConfig:
     lambda_l1: float = 100.0
     lambda_grad: float = 100.0
     lambda_adv: float = 1.0
+    dropout: float = 0.0
     augment: bool = False
     terrains: list[str] | None = None
     max_per_terrain: int | None = None
@@ -236,7 +237,7 @@ class _Run:
             f"{len(self.val_pairs)} validation pairs from {len(self.split.val)} scenes, "
             f"device {ctx.device}, {ctx.world} process(es)")
 
-        self.gen, self.disc = Generator(cfg.width), Discriminator(cfg.width)
+        self.gen, self.disc = Generator(cfg.width, dropout=cfg.dropout), Discriminator(cfg.width)
         init_weights(self.gen)
         init_weights(self.disc)
         self.gen.to(ctx.device)

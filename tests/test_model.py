@@ -64,3 +64,17 @@ def test_gflops_per_tile_counts_every_convolution():
     assert gflops_per_tile(g) > first
     # inner layers scale with width squared, the first layer and the full-resolution head linearly
     assert 3.0 < gflops_per_tile(Generator(width=16)) / gflops_per_tile(g) < 4.0
+
+
+def test_dropout_acts_in_training_only_and_keeps_the_weights_layout():
+    torch.manual_seed(0)
+    g = Generator(width=4, dropout=0.5)
+    x = torch.randn(2, 1, 256, 256)
+    with torch.no_grad():
+        g.train()
+        assert not torch.equal(g(x), g(x))
+        plain = Generator(width=4)
+        plain.load_state_dict(g.state_dict())
+        g.eval()
+        plain.eval()
+        torch.testing.assert_close(g(x), plain(x))

@@ -16,8 +16,9 @@ from sargeo.train import TrainConfig
 
 def test_training_command_parses_back_to_the_same_config(tmp_path):
     (tmp_path / "s.json").write_text("{}")
-    cfg = TrainConfig(data=str(tmp_path), out="o", width=16, epochs=7, augment=True, lambda_adv=0.0, lambda_grad=0.0,
-                      terrains=["urban", "agri"], split_file=str(tmp_path / "s.json"), amp=False)
+    cfg = TrainConfig(data=str(tmp_path), out="o", width=16, epochs=7, augment=True, lambda_adv=0.0,
+                      lambda_grad=0.0, terrains=["urban", "agri"], split_file=str(tmp_path / "s.json"),
+                      amp=False, dropout=0.5)
     argv = shlex.split(training_command(asdict(cfg)))[2:]
     ctx = train_cmd.make_context("train", argv)
     given = {k: v for k, v in ctx.params.items() if v is not None and k not in ("resume", "quiet")}
@@ -32,8 +33,9 @@ def test_card_shows_size_scaling_split_and_scores(tmp_path):
                  "test": {"model": {"psnr": 14.2, "ssim": 0.3, "ciede2000": 10.0, "sam": 5.0},
                           "mean colour": {"psnr": 12.0, "ssim": 0.2, "ciede2000": 12.0, "sam": 6.0}},
                  "limitations": "Trained on little data."}
-    ckpt = Checkpoint(generator=Generator(width=4), config=asdict(TrainConfig(data="d", out="o", width=4)),
-                      split={"train": ["a"], "val": ["b"], "test": ["c"], "seed": 0}, extra={"card": card_info})
+    config = asdict(TrainConfig(data="d", out="o", width=4))
+    ckpt = Checkpoint(generator=Generator(width=4), config=config, extra={"card": card_info},
+                      split={"train": ["a"], "val": ["b"], "test": ["c"], "seed": 0})
     text = render_card(ckpt, "t")
     assert "width 4" in text and "0.21 M parameters" in text and "[-25, 0]" in text
     assert "- test: c" in text and "| model | 14.200 | 0.300 | 10.000 | 5.000 | n/a |" in text

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import rasterio
 from click.testing import CliRunner
-from sargeo.cli.main import cli
 from synthetic import write_scene
+
+from sargeo.cli.main import cli
 
 SARGEO = [sys.executable, "-m", "sargeo.cli"]
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from sargeo.cli.main import cli
 
 TRAIN = ["train", "--width", "4", "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--quiet",

@@ -17,9 +17,9 @@ import pytest
 import rasterio
 from click.testing import CliRunner
 from rasterio.transform import from_origin
-from sargeo.cli.qgis_plugin_cmd import qgis_plugin_group
 
 from sargeo.checkpoint import Checkpoint, save_checkpoint
+from sargeo.cli.qgis_plugin_cmd import qgis_plugin_group
 from sargeo.model import Generator
 
 QGIS_PYTHON = "/usr/bin/python3"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sargeo.cli.qgis_plugin_cmd import default_profiles_dir, qgis_plugin_group
 from sargeo_qgis import executable
+
+from sargeo.cli.qgis_plugin_cmd import default_profiles_dir, qgis_plugin_group
 
 SARGEO = Path(sys.executable).parent / "sargeo"
 
