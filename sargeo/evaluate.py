@@ -19,6 +19,7 @@ from sargeo.checkpoint import load_checkpoint
 from sargeo.data import Pair, Split, discover_pairs, load_pair
 from sargeo.device import resolve_device
 from sargeo.metrics import Lpips, LpipsUnavailable, compute_all
+from sargeo.model import colorize_patch
 from sargeo.report import comparison_figure, format_table, summarize, write_rows_csv, write_summary_json
 from sargeo.train import mean_colour
 
@@ -39,12 +40,8 @@ def model_method(name: str, path: str | Path, device: torch.device) -> tuple[Met
     ckpt = load_checkpoint(path)
     gen = ckpt.generator.to(device).eval()
 
-    def predict(sar: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            out = gen(torch.from_numpy(sar)[None, None].to(device))[0].float().cpu().numpy()
-        return ((out.transpose(1, 2, 0) + 1) / 2).clip(0, 1)
-
-    return Method(name, predict), {"config": ckpt.config, "split": ckpt.split}
+    return Method(name, lambda sar: colorize_patch(gen, sar, device)), {"config": ckpt.config,
+                                                                        "split": ckpt.split}
 
 
 def mean_colour_method(rgb: Sequence[float]) -> Method:

@@ -6,6 +6,7 @@ generator and widths 8-32 give compact CPU variants with the same topology.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -133,3 +134,10 @@ def gflops_per_tile(gen: Generator, size: int = 256) -> float:
         for h in handles:
             h.remove()
     return 2 * total / 1e9
+
+
+def colorize_patch(gen: nn.Module, sar: np.ndarray, device: torch.device | str = "cpu") -> np.ndarray:
+    """SAR patch in [-1, 1] (H, W) through the generator, as it is (train/eval) -> RGB (H, W, 3) in [0, 1]."""
+    with torch.no_grad():
+        out = gen(torch.from_numpy(sar)[None, None].to(device))[0].float().cpu().numpy()
+    return ((out.transpose(1, 2, 0) + 1) / 2).clip(0, 1)

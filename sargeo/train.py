@@ -31,7 +31,7 @@ from sargeo.checkpoint import Checkpoint, CheckpointError, read_payload, save_ch
 from sargeo.data import PairDataset, Split, discover_pairs, load_pair, split_by_scene
 from sargeo.device import autocast_dtype, resolve_device
 from sargeo.metrics import psnr, ssim
-from sargeo.model import Discriminator, Generator, init_weights
+from sargeo.model import Discriminator, Generator, colorize_patch, init_weights
 from sargeo.report import loss_curve_figure, sample_grid_figure
 from sargeo.scaling import SarScaling
 
@@ -183,13 +183,10 @@ def validate(gen: torch.nn.Module, pairs: list, device: torch.device) -> dict[st
         return {"val_psnr": math.nan, "val_ssim": math.nan}
     gen.eval()
     scores = []
-    with torch.no_grad():
-        for pair in pairs:
-            sar, rgb = load_pair(pair)
-            fake = gen(torch.from_numpy(sar)[None, None].to(device))[0].float().cpu().numpy()
-            pred = ((fake.transpose(1, 2, 0) + 1) / 2).clip(0, 1)
-            target = (rgb.transpose(1, 2, 0) + 1) / 2
-            scores.append((psnr(pred, target), ssim(pred, target)))
+    for pair in pairs:
+        sar, rgb = load_pair(pair)
+        pred, target = colorize_patch(gen, sar, device), (rgb.transpose(1, 2, 0) + 1) / 2
+        scores.append((psnr(pred, target), ssim(pred, target)))
     gen.train()
     arr = np.asarray(scores, dtype=float)
     arr[~np.isfinite(arr)] = np.nan
@@ -202,13 +199,11 @@ def _snapshot(gen: torch.nn.Module, pairs: list, device: torch.device, path: Pat
         return
     gen.eval()
     sars, fakes, opts = [], [], []
-    with torch.no_grad():
-        for pair in pairs[:n]:
-            sar, rgb = load_pair(pair)
-            fake = gen(torch.from_numpy(sar)[None, None].to(device))[0].float().cpu().numpy()
-            sars.append((sar + 1) / 2)
-            fakes.append(((fake.transpose(1, 2, 0) + 1) / 2).clip(0, 1))
-            opts.append((rgb.transpose(1, 2, 0) + 1) / 2)
+    for pair in pairs[:n]:
+        sar, rgb = load_pair(pair)
+        sars.append((sar + 1) / 2)
+        fakes.append(colorize_patch(gen, sar, device))
+        opts.append((rgb.transpose(1, 2, 0) + 1) / 2)
     gen.train()
     path.parent.mkdir(parents=True, exist_ok=True)
     sample_grid_figure(np.stack(sars), np.stack(fakes), np.stack(opts), path,
