@@ -1,15 +1,14 @@
-"""Turn library exceptions into rio-style one-line messages with exit code 2."""
+"""Turn library exceptions into rio-style one-line messages: exit 2 for bad input, 1 for the unexpected."""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
-
-from sargeo.checkpoint import CheckpointError
 
 
 class SargeoError(click.ClickException):
@@ -18,7 +17,8 @@ class SargeoError(click.ClickException):
     exit_code = 2
 
 
-EXPECTED = (ValueError, CheckpointError, FileNotFoundError, PermissionError, OSError)
+#: Bad input or environment (CheckpointError and rasterio's I/O errors are among these).
+EXPECTED = (ValueError, OSError)
 
 
 def one_line(exc: BaseException) -> str:
@@ -27,7 +27,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command, reporting expected failures and Ctrl-C without a traceback."""
+    """Run a command, reporting failures and Ctrl-C without a traceback (set SARGEO_DEBUG=1 for one)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -39,6 +39,14 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("Error: interrupted", err=True)
             sys.exit(130)
         except EXPECTED as exc:
+            if os.environ.get("SARGEO_DEBUG"):
+                raise
             raise SargeoError(one_line(exc)) from None
+        except Exception as exc:  # a bug: still one line, with a way to see more
+            if os.environ.get("SARGEO_DEBUG"):
+                raise
+            click.echo(f"Error: unexpected {type(exc).__name__}: {one_line(exc)} "
+                       "(set SARGEO_DEBUG=1 for a traceback)", err=True)
+            sys.exit(1)
 
     return wrapper

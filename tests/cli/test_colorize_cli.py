@@ -109,3 +109,17 @@ def test_available_as_rio_colorize(tmp_path, tiny_checkpoint):
     assert res.returncode == 0, res.stderr
     with rasterio.open(tmp_path / "o.tif") as ds:
         assert ds.count == 4
+
+
+def test_unexpected_failure_is_one_line_with_exit_1(tmp_path, tiny_checkpoint, monkeypatch):
+    import sargeo.cli.colorize as command
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(command, "colorize", boom)
+    src = write_scene(tmp_path / "in.tif", width=100, height=100)
+    result = CliRunner().invoke(cli, _args(src, tmp_path / "o.tif", tiny_checkpoint))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: unexpected RuntimeError: boom (set SARGEO_DEBUG=1 for a traceback)"]
