@@ -60,6 +60,11 @@ def render_card(ckpt: Checkpoint, title: str = "sargeo model") -> str:
         lines += ["```bash", training_command(ckpt.config), "```", ""]
         lines += [f"- {k}: {ckpt.config[k]}" for k in ("lambda_l1", "lambda_grad", "lambda_adv", "augment",
                                                      "epochs", "batch_size", "lr_g") if k in ckpt.config]
+        if "epoch" in ckpt.metrics:
+            metric = ckpt.config.get("best_metric", "psnr")
+            lines.append(f"- weights of epoch {ckpt.metrics['epoch']}, chosen by validation {metric.upper()} "
+                         f"({ckpt.metrics.get('val_psnr', float('nan')):.2f} dB, "
+                         f"SSIM {ckpt.metrics.get('val_ssim', float('nan')):.3f})")
     if info.get("data"):
         lines += ["", "## Data", "", info["data"]]
     if ckpt.split:
