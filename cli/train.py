@@ -36,6 +36,8 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True),
               help="Dropout in the 3 innermost decoder blocks while training (paper: 0; pix2pix: 0.5).")
 @click.option("--augment/--no-augment", default=None, help="Random flips and 90-degree turns.")
+@click.option("--sar-jitter-db", type=click.FloatRange(0),
+              help="Random SAR level offset per patch, +-dB (robustness to scene calibration; paper: 0).")
 @click.option("--terrain", "terrains", multiple=True, help="Only these terrains (repeatable).")
 @click.option("--max-per-terrain", type=click.IntRange(1), help="Cap pairs per terrain.")
 @click.option("--val-fraction", type=click.FloatRange(0, 1), help="Share of scenes for validation.")

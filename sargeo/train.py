@@ -59,6 +59,7 @@ class TrainConfig:
     lambda_adv: float = 1.0
     dropout: float = 0.0
     augment: bool = False
+    sar_jitter_db: float = 0.0
     terrains: list[str] | None = None
     max_per_terrain: int | None = None
     val_fraction: float = 0.15
@@ -251,7 +252,7 @@ class _Run:
         else:
             self.g_model, self.d_model = self.gen, self.disc
 
-        dataset = PairDataset(self.train_pairs, augment=cfg.augment)
+        dataset = PairDataset(self.train_pairs, augment=cfg.augment, sar_jitter_db=cfg.sar_jitter_db)
         drop_last = len(dataset) > cfg.batch_size * ctx.world
         self.sampler = DistributedSampler(dataset, ctx.world, ctx.rank, shuffle=True, seed=cfg.seed,
                                           drop_last=drop_last)

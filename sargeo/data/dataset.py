@@ -78,12 +78,19 @@ def _resize(x: np.ndarray, size: int) -> np.ndarray:
 
 
 class PairDataset(Dataset):
-    """Pairs as tensors: SAR (1, S, S) and RGB (3, S, S), optionally randomly flipped/rotated."""
+    """Pairs as tensors: SAR (1, S, S) and RGB (3, S, S), optionally randomly flipped/rotated.
 
-    def __init__(self, pairs: Sequence[Pair], size: int = 256, augment: bool = False) -> None:
+    ``sar_jitter_db`` adds one random offset in [-j, +j] dB to each SAR patch: scenes differ in
+    absolute backscatter (calibration, incidence angle), and without it a small training set
+    teaches the model that a scene's overall SAR level decides its overall colour.
+    """
+
+    def __init__(self, pairs: Sequence[Pair], size: int = 256, augment: bool = False,
+                 sar_jitter_db: float = 0.0) -> None:
         self.pairs = tuple(pairs)
         self.size = size
         self.augment = augment
+        self.jitter = 2 * sar_jitter_db / (_SAR_SCALING.db_max - _SAR_SCALING.db_min)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -91,6 +98,8 @@ class PairDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         sar, rgb = load_pair(self.pairs[i], self.size)
         x, y = torch.from_numpy(sar)[None], torch.from_numpy(rgb)
+        if self.jitter:
+            x = (x + (torch.rand(()) * 2 - 1) * self.jitter).clamp(-1.0, 1.0)
         return _augment(x, y) if self.augment else (x, y)
 
 

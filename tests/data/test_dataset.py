@@ -94,3 +94,27 @@ def test_real_pairs_load_in_range(shared_data):
         assert np.isfinite(sar).all() and np.isfinite(rgb).all()
         assert sar.min() >= -1 and sar.max() <= 1 and rgb.min() >= -1 and rgb.max() <= 1
         assert sar.std() > 0.01 and rgb.std() > 0.001, pair.name
+
+
+def test_sar_jitter_shifts_the_whole_patch_by_one_offset_within_bounds(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from sargeo.data import PairDataset, discover_pairs
+
+    (tmp_path / "s1").mkdir()
+    (tmp_path / "s2").mkdir()
+    sar = np.full((256, 256), 128, np.uint8)
+    sar[:, :128] = 100
+    Image.fromarray(sar, "L").save(tmp_path / "s1" / "ROIs1_fall_s1_1_p1.png")
+    Image.fromarray(np.zeros((256, 256, 3), np.uint8), "RGB").save(tmp_path / "s2" / "ROIs1_fall_s2_1_p1.png")
+    pairs = discover_pairs(tmp_path).pairs
+    plain = PairDataset(pairs)[0][0]
+    shifts = []
+    for _ in range(20):
+        x = PairDataset(pairs, sar_jitter_db=5.0)[0][0]
+        shift = x - plain
+        assert torch.allclose(shift, shift.flatten()[0].expand_as(shift), atol=1e-6)
+        shifts.append(shift.flatten()[0].item())
+    assert max(abs(s) for s in shifts) <= 2 * 5.0 / 25 + 1e-6
+    assert len({round(s, 4) for s in shifts}) > 10
