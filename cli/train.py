@@ -47,6 +47,8 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--seed", type=int, help="Seed for split, init and shuffling.")
 @click.option("--save-every", type=click.IntRange(0), help="Also keep a checkpoint every N epochs.")
 @click.option("--best-metric", type=click.Choice(["psnr", "ssim"]), help="Validation metric for best.pt.")
+@click.option("--best-from-epoch", type=click.IntRange(1),
+              help="Epochs before this one never become best.pt (early epochs are near-constant colour).")
 @device_option
 @click.option("--amp/--no-amp", default=None, help="bf16 mixed precision on CUDA (default on).")
 @click.option("--workers", type=click.IntRange(0), help="DataLoader worker processes.")

@@ -68,6 +68,7 @@ class TrainConfig:
     seed: int = 0
     save_every: int = 0
     best_metric: str = "psnr"
+    best_from_epoch: int = 1
     device: str = "auto"
     amp: bool = True
     workers: int = 0
@@ -337,11 +338,13 @@ class _Run:
         samples = self.out / "samples" / f"epoch_{self.epoch:03d}.png"
         _snapshot(self.gen, self.val_pairs, self.ctx.device, samples)
         score = metrics[f"val_{self.cfg.best_metric}"]
-        improved = not math.isnan(score) and score > self.best
+        # the first epochs predict a near-constant colour, which PSNR/SSIM favour on small data
+        eligible = self.epoch >= self.cfg.best_from_epoch
+        improved = eligible and not math.isnan(score) and score > self.best
         if improved:
             self.best = score
         save_checkpoint(self._checkpoint(metrics, with_state=True), self.out / "last.pt")
-        if improved or math.isnan(score):
+        if improved or (eligible and math.isnan(score)):
             save_checkpoint(self._checkpoint(metrics, with_state=False), self.out / "best.pt")
         if self.cfg.save_every and self.epoch % self.cfg.save_every == 0:
             path = self.out / f"epoch_{self.epoch:03d}.pt"

@@ -53,6 +53,15 @@ def test_plain_unet_mode_leaves_the_discriminator_untouched(tiny_pairs, tmp_path
         assert all(float(r["g_adv"]) == 0 and float(r["d_loss"]) == 0 for r in csv.DictReader(fh))
 
 
+def test_best_checkpoint_respects_best_from_epoch(tiny_pairs, tmp_path):
+    out = tmp_path / "run"
+    train(_cfg(tiny_pairs, out, epochs=2, best_from_epoch=3), progress=False, log=lambda m: None)
+    assert not (out / "best.pt").exists()
+    train(_cfg(tiny_pairs, out, epochs=3, best_from_epoch=3), resume=out / "last.pt", progress=False,
+          log=lambda m: None)
+    assert read_payload(out / "best.pt")["metrics"]["epoch"] == 3
+
+
 def test_resume_continues_exactly(tiny_pairs, tmp_path):
     straight = tmp_path / "straight"
     train(_cfg(tiny_pairs, straight, augment=True), progress=False, log=lambda m: None)

@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 sargeo train --data ../shared/data --split docs/default_model/split.json --out runs/default \
   --width 16 --epochs 80 --batch-size 8 --augment --sar-jitter-db 6 --dropout 0.5 --lambda-adv 0 --lambda-l1 100 --lambda-grad 100 \
-  --device cpu --quiet
+  --best-from-epoch 20 --save-every 10 --device cpu --quiet
