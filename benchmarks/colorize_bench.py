@@ -25,15 +25,15 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from sargeo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from sargeo.colorize import DEFAULT_OVERLAP, TILE
 from sargeo.device import resolve_device
 from sargeo.model import Generator, init_weights
 from sargeo.models import DEFAULT_MODEL
+from sargeo.scene import DEFAULT_OVERLAP, TILE
 from sargeo.tiling import tile_starts
 
 CHILD = """
 import resource, sys, time
-from sargeo.colorize import colorize
+from sargeo.scene import colorize
 t0 = time.perf_counter()
 r = colorize(sys.argv[1], sys.argv[2], sys.argv[3], device=sys.argv[4], batch_size=int(sys.argv[5]))
 print(time.perf_counter() - t0, r.tiles_run, r.device, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from sargeo.colorize import DEFAULT_OVERLAP, TILE, ColorizeOptions, colorize
 from sargeo.progress import make_progress
 from sargeo.sar_input import SCALES
+from sargeo.scene import DEFAULT_OVERLAP, TILE, ColorizeOptions, colorize
 
 from .errors import friendly_errors
 from .options import device_option, quiet_option

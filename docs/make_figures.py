@@ -18,11 +18,11 @@ import rasterio
 from matplotlib.figure import Figure
 
 from sargeo.checkpoint import load_checkpoint
-from sargeo.colorize import colorize
 from sargeo.data import Split, discover_pairs, load_pair
 from sargeo.evaluate import model_method
 from sargeo.models import default_checkpoint_path
 from sargeo.report import comparison_figure
+from sargeo.scene import colorize
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "sample_s1_vv_db.tif"

@@ -10,8 +10,8 @@ import pytest
 import rasterio
 from synthetic import write_scene
 
-from sargeo.colorize import TILE, _SceneRunner, colorize
 from sargeo.progress import JsonProgress
+from sargeo.scene import TILE, _SceneRunner, colorize
 
 
 def _read(path):
@@ -249,3 +249,11 @@ def test_vrt_input(tmp_path, tiny_checkpoint):
     colorize(vrt, tmp_path / "o.tif", tiny_checkpoint, device="cpu")
     colorize(src, tmp_path / "ref.tif", tiny_checkpoint, device="cpu")
     np.testing.assert_array_equal(_read(tmp_path / "o.tif")[0], _read(tmp_path / "ref.tif")[0])
+
+
+def test_top_level_api(tmp_path, tiny_checkpoint):
+    import sargeo
+
+    src = write_scene(tmp_path / "in.tif", width=120, height=100)
+    result = sargeo.colorize(src, tmp_path / "o.tif", tiny_checkpoint, device="cpu", batch_size=2)
+    assert isinstance(result, sargeo.ColorizeResult) and result.output.is_file()
