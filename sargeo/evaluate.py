@@ -118,8 +118,9 @@ def evaluate(
         "part": part, "pairs": len(pairs), "scenes": sorted({p.scene for p in pairs}),
         "lpips": "computed" if lpips else "unavailable", "train_mean_rgb": list(rgb),
         "checkpoints": {name: str(path) for name, path in checkpoints}}, indent=2))
-    comparison_figure(samples, out / "comparison.png",
-                      columns=["SAR", "optical", *[m.name for m in methods]])
+    if samples:
+        comparison_figure(samples, out / "comparison.png",
+                          columns=["SAR", "optical", *[m.name for m in methods]])
     log(f"{len(pairs)} {part} pairs from {len({p.scene for p in pairs})} scenes")
     log(table)
     return summary

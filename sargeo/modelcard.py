@@ -45,6 +45,23 @@ def _metrics_table(results: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+def _verdict(results: dict[str, dict[str, float]]) -> str:
+    """Say plainly whether the model beats the constant mean-colour image on PSNR and SSIM."""
+    base = results.get("mean colour")
+    models = [m for m in results if m not in ("mean colour", "grey SAR")]
+    if not base or not models:
+        return ""
+    m = results[models[0]]
+    wins = [k.upper() for k in ("psnr", "ssim") if m[k] > base[k]]
+    losses = [k.upper() for k in ("psnr", "ssim") if m[k] <= base[k]]
+    if not losses:
+        return "The model beats the constant mean-colour baseline in PSNR and SSIM on these scenes."
+    won = f" It does beat it in {' and '.join(wins)}." if wins else ""
+    return (f"**The model does not beat the constant mean-colour baseline in {' and '.join(losses)} on "
+            f"these held-out scenes** (PSNR {m['psnr']:.2f} vs {base['psnr']:.2f} dB, SSIM {m['ssim']:.3f} "
+            f"vs {base['ssim']:.3f}).{won}")
+
+
 def render_card(ckpt: Checkpoint, title: str = "sargeo model") -> str:
     """Markdown model card for a checkpoint."""
     info = ckpt.extra.get("card", {})
@@ -73,6 +90,7 @@ def render_card(ckpt: Checkpoint, title: str = "sargeo model") -> str:
     if info.get("test"):
         lines += ["", f"## Held-out test scenes ({info.get('test_pairs', '?')} pairs)", "",
                   *_metrics_table(info["test"])]
+        lines += ["", _verdict(info["test"])]
         if info.get("lpips_note"):
             lines += ["", info["lpips_note"]]
     if info.get("limitations"):

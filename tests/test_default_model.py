@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from sargeo.checkpoint import load_checkpoint
 from sargeo.cli.main import cli
-from sargeo.colorize import colorize
 from sargeo.models import DEFAULT_MODEL, MODEL_CARD, default_checkpoint_path
+from sargeo.scene import colorize
 
 SAMPLE = DEFAULT_MODEL.parents[2] / "sample_data" / "sample_s1_vv_db.tif"
 
@@ -48,6 +48,6 @@ def test_colorize_without_checkpoint_uses_the_default_model(tmp_path):
     with rasterio.open(tmp_path / "out.tif") as out:
         rgb, alpha = out.read((1, 2, 3)), out.read(4)
     inside = alpha == 255
-    assert 0.05 < inside.mean() < 0.5
+    assert 0.015 < inside.mean() < 0.04  # the 300 x 250 px corner of 2000 x 1600
     assert rgb[:, inside].std(axis=1).min() > 2  # real structure, not a constant colour
     assert np.ptp(rgb[:, inside].mean(axis=1)) < 120  # plausible, not saturated single hue

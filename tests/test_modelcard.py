@@ -40,6 +40,9 @@ def test_card_shows_size_scaling_split_and_scores(tmp_path):
     assert "width 4" in text and "0.21 M parameters" in text and "[-25, 0]" in text
     assert "- test: c" in text and "| model | 14.200 | 0.300 | 10.000 | 5.000 | n/a |" in text
     assert "CC-BY 4.0" in text and "Trained on little data." in text
+    assert "beats the constant mean-colour baseline in PSNR and SSIM" in text
+    card_info["test"]["model"]["ssim"] = 0.1
+    assert "does not beat the constant mean-colour baseline in SSIM" in render_card(ckpt, "t")
     path = tmp_path / "m.pt"
     save_checkpoint(ckpt, path)
     result = CliRunner().invoke(cli, ["info", "-c", str(path)])

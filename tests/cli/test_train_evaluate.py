@@ -40,6 +40,14 @@ def test_train_then_evaluate_reports_model_and_baselines(run, tiny_pairs, tmp_pa
     assert "mean colour" in (ev / "summary.txt").read_text()
 
 
+def test_evaluate_without_figure(run, tiny_pairs, tmp_path):
+    ev = tmp_path / "eval"
+    result = CliRunner().invoke(cli, ["evaluate", "--data", str(tiny_pairs), "-c", str(run / "best.pt"),
+                                      "--out", str(ev), "--no-lpips", "--figure-samples", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (ev / "summary.json").is_file() and not (ev / "comparison.png").exists()
+
+
 def test_resume_extends_a_run_from_its_folder(run):
     result = CliRunner().invoke(cli, ["train", "--resume", str(run), "--epochs", "2", "--quiet"])
     assert result.exit_code == 0, result.output
