@@ -39,6 +39,10 @@ from sargeo.sar_input import InputSpec, read_strip, resolve_input
 from sargeo.scaling import SarScaling
 from sargeo.tiling import tile_starts, weight_window
 
+# Each strip is read and written once, so a big GDAL block cache only grows memory with the
+# scene (GDAL's default is 5% of RAM); users can still set their own GDAL_CACHEMAX.
+os.environ.setdefault("GDAL_CACHEMAX", "256")
+
 TILE = 256
 #: Default tile overlap in pixels; see benchmarks/seams.py for how it was chosen.
 DEFAULT_OVERLAP = 64
