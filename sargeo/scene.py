@@ -248,7 +248,7 @@ def colorize(
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             runner = _SceneRunner(src, tmp, options, spec, ckpt, device, aoi, profile, gcps, progress)
             tiles_run = runner.run()
-            if options.overviews:
+            if options.overviews and _overview_factors(width, height):
                 with rasterio.open(tmp, "r+") as out:
                     out.build_overviews(_overview_factors(width, height), Resampling.average)
                     out.update_tags(ns="rio_overview", resampling="average")

@@ -84,6 +84,14 @@ def test_creation_options_and_overviews_reach_the_file(tmp_path, tiny_checkpoint
         assert ds.overviews(1) == [2]
 
 
+def test_overviews_on_a_scene_too_small_for_them(tmp_path, tiny_checkpoint):
+    src = write_scene(tmp_path / "in.tif", width=300, height=200)
+    result = CliRunner().invoke(cli, _args(src, tmp_path / "o.tif", tiny_checkpoint, "--overviews", "-q"))
+    assert result.exit_code == 0, result.output
+    with rasterio.open(tmp_path / "o.tif") as ds:
+        assert ds.overviews(1) == []
+
+
 def test_sigterm_leaves_no_output(tmp_path, tiny_checkpoint):
     yy = np.zeros((1500, 2000))
     src = write_scene(tmp_path / "big.tif", width=2000, height=1500, values=yy - 10)
