@@ -44,7 +44,8 @@ from sargeo.tiling import tile_starts, weight_window
 os.environ.setdefault("GDAL_CACHEMAX", "256")
 
 TILE = 256
-#: Default tile overlap in pixels; see benchmarks/seams.py for how it was chosen.
+#: Default tile overlap in pixels. benchmarks/seams.py on the sample scene with the shipped model:
+#: edge/inside gradient ratio 9.7 at 0, 1.08 at 32, 1.05 at 64, 1.04 at 128 (but twice the tiles).
 DEFAULT_OVERLAP = 64
 #: Rows written at once: a multiple of the output block size, so each block is written whole.
 BLOCK = 512
