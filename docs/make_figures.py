@@ -22,6 +22,7 @@ from sargeo.data import Split, discover_pairs, load_pair
 from sargeo.evaluate import model_method
 from sargeo.models import default_checkpoint_path
 from sargeo.report import comparison_figure
+from sargeo.scaling import unit_to_image
 from sargeo.scene import colorize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +59,8 @@ def heldout_figure(shared: Path, out: Path, n: int = 4) -> None:
     for pair in pairs[::step][:n]:
         sar, rgb = load_pair(pair)
         samples.append({"title": pair.name, "images": {
-            "SAR": (sar + 1) / 2, "default model": method.predict(sar),
-            "optical": (rgb.transpose(1, 2, 0) + 1) / 2}})
+            "SAR": unit_to_image(sar), "default model": method.predict(sar),
+            "optical": unit_to_image(rgb)}})
     comparison_figure(samples, out, columns=["SAR", "default model", "optical"])
 
 

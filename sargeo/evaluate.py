@@ -21,6 +21,7 @@ from sargeo.device import resolve_device
 from sargeo.metrics import Lpips, LpipsUnavailable, compute_all
 from sargeo.model import colorize_patch
 from sargeo.report import comparison_figure, format_table, summarize, write_rows_csv, write_summary_json
+from sargeo.scaling import unit_to_image
 from sargeo.train import mean_colour
 
 MEAN_COLOUR = "mean colour"
@@ -50,7 +51,7 @@ def mean_colour_method(rgb: Sequence[float]) -> Method:
 
 
 def grey_sar_method() -> Method:
-    return Method(GREY_SAR, lambda sar: np.repeat(((sar + 1) / 2)[..., None], 3, axis=-1))
+    return Method(GREY_SAR, lambda sar: np.repeat(unit_to_image(sar)[..., None], 3, axis=-1))
 
 
 def _resolve_split(split: str | Path | None, metas: list[dict]) -> Split:
@@ -97,8 +98,8 @@ def evaluate(
     rows, samples = [], []
     for i, pair in enumerate(pairs):
         sar, target = load_pair(pair)
-        target01 = (target.transpose(1, 2, 0) + 1) / 2
-        images = {"SAR": (sar + 1) / 2, "optical": target01}
+        target01 = unit_to_image(target)
+        images = {"SAR": unit_to_image(sar), "optical": target01}
         for method in methods:
             pred = method.predict(sar)
             images[method.name] = pred

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from sargeo.scaling import unit_to_image
+
 #: Channel multipliers of the 8 encoder blocks (pix2pix / paper layout).
 DOWN_MULT = (1, 2, 4, 8, 8, 8, 8, 8)
 #: Channel multipliers of the 7 decoder blocks.
@@ -140,4 +142,4 @@ def colorize_patch(gen: nn.Module, sar: np.ndarray, device: torch.device | str =
     """SAR patch in [-1, 1] (H, W) through the generator, as it is (train/eval) -> RGB (H, W, 3) in [0, 1]."""
     with torch.no_grad():
         out = gen(torch.from_numpy(sar)[None, None].to(device))[0].float().cpu().numpy()
-    return ((out.transpose(1, 2, 0) + 1) / 2).clip(0, 1)
+    return unit_to_image(out)

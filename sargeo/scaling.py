@@ -49,6 +49,12 @@ def unit_to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((np.asarray(x, dtype=np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def unit_to_image(x: np.ndarray) -> np.ndarray:
+    """Model-range [-1, 1] array to a displayable [0, 1] image: (H, W) stays, (3, H, W) -> (H, W, 3)."""
+    x = np.asarray(x)
+    return (((x.transpose(1, 2, 0) if x.ndim == 3 else x) + 1.0) / 2.0).clip(0.0, 1.0)
+
+
 def reflectance_to_unit(refl: np.ndarray) -> np.ndarray:
     """Stretch Sentinel-2 reflectance x10000 to [-1, 1] like the SEN1-2 optical PNGs."""
     t = np.asarray(refl, dtype=np.float32) / S2_REFLECTANCE_MAX

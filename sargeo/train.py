@@ -33,12 +33,14 @@ from sargeo.device import autocast_dtype, resolve_device
 from sargeo.metrics import psnr, ssim
 from sargeo.model import Discriminator, Generator, colorize_patch, init_weights
 from sargeo.report import loss_curve_figure, sample_grid_figure
-from sargeo.scaling import SarScaling
+from sargeo.scaling import SarScaling, unit_to_image
 
 STEP_FIELDS = ("epoch", "step", "g_total", "g_adv", "g_l1", "g_grad", "d_loss")
 EPOCH_FIELDS = ("epoch", "g_total", "g_adv", "g_l1", "g_grad", "d_loss", "val_psnr", "val_ssim", "seconds")
 #: At most this many training pairs are read to estimate the mean optical colour.
 MEAN_COLOUR_SAMPLE = 500
+#: Validation pairs drawn in each epoch's sample grid.
+SAMPLE_GRID = 4
 
 
 @dataclass
@@ -179,37 +181,24 @@ def mean_colour(pairs: list, seed: int) -> list[float]:
     return (total / len(sample)).tolist()
 
 
-def validate(gen: torch.nn.Module, pairs: list, device: torch.device) -> dict[str, float]:
-    """Mean PSNR / SSIM of the generator on held-out pairs (eval mode)."""
+def validate(gen: torch.nn.Module, pairs: list, device: torch.device,
+             keep: int = 0) -> tuple[dict[str, float], list[tuple[np.ndarray, ...]]]:
+    """Mean PSNR / SSIM of the generator on held-out pairs (eval mode), plus the first `keep`
+    (SAR, generated, optical) images in [0, 1] for the epoch's sample grid."""
     if not pairs:
-        return {"val_psnr": math.nan, "val_ssim": math.nan}
+        return {"val_psnr": math.nan, "val_ssim": math.nan}, []
     gen.eval()
-    scores = []
-    for pair in pairs:
+    scores, kept = [], []
+    for i, pair in enumerate(pairs):
         sar, rgb = load_pair(pair)
-        pred, target = colorize_patch(gen, sar, device), (rgb.transpose(1, 2, 0) + 1) / 2
+        pred, target = colorize_patch(gen, sar, device), unit_to_image(rgb)
         scores.append((psnr(pred, target), ssim(pred, target)))
+        if i < keep:
+            kept.append((unit_to_image(sar), pred, target))
     gen.train()
     arr = np.asarray(scores, dtype=float)
     arr[~np.isfinite(arr)] = np.nan
-    return {"val_psnr": float(np.nanmean(arr[:, 0])), "val_ssim": float(np.nanmean(arr[:, 1]))}
-
-
-def _snapshot(gen: torch.nn.Module, pairs: list, device: torch.device, path: Path, n: int = 4) -> None:
-    """Sample grid SAR | generated | optical for a fixed few validation pairs."""
-    if not pairs:
-        return
-    gen.eval()
-    sars, fakes, opts = [], [], []
-    for pair in pairs[:n]:
-        sar, rgb = load_pair(pair)
-        sars.append((sar + 1) / 2)
-        fakes.append(colorize_patch(gen, sar, device))
-        opts.append((rgb.transpose(1, 2, 0) + 1) / 2)
-    gen.train()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sample_grid_figure(np.stack(sars), np.stack(fakes), np.stack(opts), path,
-                       titles=[p.name for p in pairs[:n]])
+    return {"val_psnr": float(np.nanmean(arr[:, 0])), "val_ssim": float(np.nanmean(arr[:, 1]))}, kept
 
 
 class _Run:
@@ -331,12 +320,15 @@ class _Run:
     def end_epoch(self, means: dict[str, float], seconds: float) -> dict[str, float]:
         """Validate, log, draw and checkpoint (rank 0 only)."""
         self.epoch += 1
-        metrics = validate(self.gen, self.val_pairs, self.ctx.device)
+        metrics, samples = validate(self.gen, self.val_pairs, self.ctx.device, keep=SAMPLE_GRID)
         row = {"epoch": self.epoch, **means, **metrics, "seconds": round(seconds, 2)}
         _append_csv(self.out / "log_epochs.csv", EPOCH_FIELDS, [row])
         loss_curve_figure(_read_csv(self.out / "log_epochs.csv"), self.out / "loss_curve.png")
-        samples = self.out / "samples" / f"epoch_{self.epoch:03d}.png"
-        _snapshot(self.gen, self.val_pairs, self.ctx.device, samples)
+        if samples:
+            grid = self.out / "samples" / f"epoch_{self.epoch:03d}.png"
+            grid.parent.mkdir(parents=True, exist_ok=True)
+            sample_grid_figure(*(np.stack(images) for images in zip(*samples, strict=True)), grid,
+                               titles=[p.name for p in self.val_pairs[:SAMPLE_GRID]])
         score = metrics[f"val_{self.cfg.best_metric}"]
         # the first epochs predict a near-constant colour, which PSNR/SSIM favour on small data
         eligible = self.epoch >= self.cfg.best_from_epoch
