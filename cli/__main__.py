@@ -1,5 +1,5 @@
-"""`python -m sargeo.cli` runs the CLI (used by torchrun and by tests)."""
+"""`python -m sargeo.cli` runs the CLI (used by torchrun, the QGIS plugin and tests)."""
 
-from .main import cli
+from .entry import main
 
-cli()
+main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
@@ -28,10 +27,6 @@ def _creation_options(_ctx: click.Context, _param: click.Parameter, values: tupl
 
 def _band(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | int | None:
     return int(value) if value is not None and value.isdigit() else value
-
-
-def _raise_interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 @click.command("colorize")
@@ -67,7 +62,6 @@ def colorize_cmd(src: str, dst: Path, checkpoint: str | None, progress: str, qui
 
     SRC is anything GDAL opens: GeoTIFF, COG, VRT, /vsicurl/ URLs, a SAFE measurement TIFF.
     """
-    signal.signal(signal.SIGTERM, _raise_interrupt)
     opts = ColorizeOptions(device=device or "auto", **options)
     reporter = make_progress("none" if quiet and progress == "bar" else progress)
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))

@@ -1,12 +1,21 @@
-"""Turn library exceptions into rio-style one-line messages: exit 2 for bad input, 1 for the unexpected."""
+"""Turn library exceptions and signals into rio-style one-line messages.
+
+Exit codes: 2 for bad input or environment, 1 for the unexpected (a bug), and
+128 + the signal number when a run is interrupted (130 Ctrl-C, 143 SIGTERM,
+129 SIGHUP). SIGTERM and SIGHUP end a run like Ctrl-C, so temporary files are
+removed on the way out.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import click
 
@@ -17,8 +26,18 @@ class SargeoError(click.ClickException):
     exit_code = 2
 
 
+class Interrupted(KeyboardInterrupt):
+    """A termination signal turned into an exception, so cleanup code runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 #: Bad input or environment (CheckpointError and rasterio's I/O errors are among these).
 EXPECTED = (ValueError, OSError)
+#: Signals that end a run cleanly besides SIGINT (which Python already raises as KeyboardInterrupt).
+HANDLED_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
 
 
 def one_line(exc: BaseException) -> str:
@@ -26,18 +45,44 @@ def one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+@contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise Interrupted (only the main thread can set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, _raise_interrupted) for s in HANDLED_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def exit_interrupted(exc: BaseException) -> NoReturn:
+    """One line and exit 128 + signal number."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    click.echo(f"Error: interrupted{name}", err=True)
+    sys.exit(128 + signum)
+
+
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a command, reporting failures and Ctrl-C without a traceback (set SARGEO_DEBUG=1 for one)."""
+    """Run a command, reporting failures and signals without a traceback (SARGEO_DEBUG=1 for one)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with signals_interrupt():
+                return func(*args, **kwargs)
         except click.ClickException:
             raise
-        except KeyboardInterrupt:
-            click.echo("Error: interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            exit_interrupted(exc)
         except EXPECTED as exc:
             if os.environ.get("SARGEO_DEBUG"):
                 raise

@@ -14,12 +14,15 @@ import numpy as np
 import rasterio
 import shapely
 from rasterio.crs import CRS
+from rasterio.errors import CRSError
 from rasterio.features import rasterize
 from rasterio.transform import Affine, GCPTransformer
 from rasterio.warp import transform_geom
+from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
+from shapely.validation import make_valid
 
 GEOJSON_CRS = CRS.from_epsg(4326)
 
@@ -34,7 +37,10 @@ def read_vector(path: str | Path) -> tuple[BaseGeometry, CRS]:
             doc = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ValueError(f"AOI file {path} is not valid GeoJSON") from None
-        return _union(_geojson_geometries(doc), path), _geojson_crs(doc)
+        if not isinstance(doc, dict):
+            raise ValueError(f"AOI file {path} is not a GeoJSON object (a FeatureCollection, Feature "
+                             "or geometry)")
+        return _union(_geojson_geometries(doc), path), _geojson_crs(doc, path)
     try:
         import fiona  # optional: the core stack reads GeoJSON only
     except ImportError:
@@ -43,19 +49,28 @@ def read_vector(path: str | Path) -> tuple[BaseGeometry, CRS]:
         return _union([f["geometry"] for f in src if f["geometry"]], path), CRS.from_user_input(src.crs)
 
 
-def _geojson_geometries(doc: dict) -> list[dict]:
+def _geojson_geometries(doc: dict) -> list:
     kind = doc.get("type")
     if kind == "FeatureCollection":
-        return [f["geometry"] for f in doc.get("features", []) if f.get("geometry")]
+        features = doc.get("features")
+        return [f.get("geometry") for f in features if isinstance(f, dict) and f.get("geometry")] \
+            if isinstance(features, list) else []
     if kind == "Feature":
         return [doc["geometry"]] if doc.get("geometry") else []
     return [doc]
 
 
-def _geojson_crs(doc: dict) -> CRS:
-    """RFC 7946 GeoJSON is WGS84; older files may name another CRS."""
-    name = doc.get("crs", {}).get("properties", {}).get("name")
-    return CRS.from_user_input(name) if name else GEOJSON_CRS
+def _geojson_crs(doc: dict, path: Path) -> CRS:
+    """RFC 7946 GeoJSON is WGS84 (also when "crs" is null); older files may name another CRS."""
+    crs = doc.get("crs")
+    props = crs.get("properties") if isinstance(crs, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    if not name:
+        return GEOJSON_CRS
+    try:
+        return CRS.from_user_input(name)
+    except CRSError:
+        raise ValueError(f"AOI file {path} names an unknown CRS {name!r}") from None
 
 
 def _union(geoms: list[dict], path: Path) -> BaseGeometry:
@@ -66,7 +81,10 @@ def _union(geoms: list[dict], path: Path) -> BaseGeometry:
     polygons = [s for s in shapes if s.geom_type in ("Polygon", "MultiPolygon")]
     if not polygons:
         raise ValueError(f"AOI file {path} holds no polygon")
-    return unary_union(polygons)
+    try:
+        return unary_union([p if p.is_valid else make_valid(p) for p in polygons])
+    except ShapelyError as exc:
+        raise ValueError(f"AOI file {path} holds an invalid polygon ({exc})") from None
 
 
 def to_pixels(geom: BaseGeometry, crs: CRS, ds: rasterio.DatasetReader) -> BaseGeometry:

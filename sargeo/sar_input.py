@@ -108,15 +108,20 @@ def resolve_input(
     warnings: list[str] = []
     idx = select_band(ds, band)
     dtype = ds.dtypes[idx - 1]
-    if np.dtype(dtype).kind == "c":
-        raise ValueError("complex (SLC) data is not supported: use a GRD or a detected/calibrated product")
+    if "complex" in dtype:  # numpy has no dtype for GDAL's CInt16/CInt32
+        raise ValueError(f"band {idx} holds complex ({dtype}) values, i.e. SLC data, which is not "
+                         "supported: use a GRD or a detected/calibrated product")
     if nodata is None and ds.nodata is None and np.dtype(dtype).kind in "iu" and dtype != "uint8":
         nodata = 0.0
         warnings.append("no nodata value set; treating 0 as nodata (GRD border); use --nodata to override")
-    if scale == "auto":
-        scale = detect_scale(dtype, _sample(ds, idx, nodata))
-    elif scale not in SCALES:
+    if scale not in ("auto", *SCALES):
         raise ValueError(f"unknown scale {scale!r} (use auto, {', '.join(SCALES)})")
+    sample = _sample(ds, idx, nodata)
+    if scale == "auto":
+        scale = detect_scale(dtype, sample)
+    elif scale in ("linear", "amplitude") and sample.size and np.mean(sample <= 0) > 0.5:
+        warnings.append(f"--scale {scale} but {np.mean(sample <= 0):.0%} of the values are zero or "
+                        f"negative (dB data?): they all map to the darkest input; check --scale")
     if scale == "amplitude":
         warnings.append(f"amplitude input: approximating sigma0 as 20*log10(DN) - {GRD_CALIBRATION_DB:g} dB; "
                         "calibrated sigma0 in dB gives truer colours")

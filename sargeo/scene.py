@@ -10,10 +10,9 @@ renamed only when complete, so a failure or Ctrl-C never leaves a partial file.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
-import threading
-import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,18 +24,30 @@ import numpy as np
 import rasterio
 import torch
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from shapely.geometry import box
 
 from sargeo.aoi import read_vector, strip_mask, to_pixels
 from sargeo.checkpoint import Checkpoint, load_checkpoint
+from sargeo.destination import (
+    BLOCK,
+    check_destination,
+    gdal_messages,
+    is_local,
+    output_profile,
+    publish,
+    root_cause,
+    temp_path,
+    verify_output,
+)
 from sargeo.device import autocast_dtype, resolve_device
 from sargeo.models import default_checkpoint_path
+from sargeo.pipeline import Pipeline, Stopped
 from sargeo.progress import Progress
 from sargeo.sar_input import InputSpec, read_strip, resolve_input
-from sargeo.scaling import SarScaling
+from sargeo.scaling import SarScaling, unit_to_uint8
 from sargeo.tiling import tile_starts, weight_window
 
 # Each strip is read and written once, so a big GDAL block cache only grows memory with the
@@ -47,12 +58,7 @@ TILE = 256
 #: Default tile overlap in pixels. benchmarks/seams.py on the sample scene with the shipped model:
 #: edge/inside gradient ratio 9.7 at 0, 1.08 at 32, 1.05 at 64, 1.04 at 128 (but twice the tiles).
 DEFAULT_OVERLAP = 64
-#: Rows written at once: a multiple of the output block size, so each block is written whole.
-BLOCK = 512
 MODEL_PIXEL_M = 10.0
-DEFAULT_CREATION = {"TILED": "YES", "BLOCKXSIZE": str(BLOCK), "BLOCKYSIZE": str(BLOCK),
-                    "COMPRESS": "DEFLATE", "PREDICTOR": "2", "BIGTIFF": "IF_SAFER",
-                    "PHOTOMETRIC": "RGB", "ALPHA": "YES"}
 
 
 @dataclass(frozen=True)
@@ -85,63 +91,31 @@ class ColorizeResult:
     warnings: tuple[str, ...]
 
 
-def _is_local(src: str) -> bool:
-    return not (src.startswith("/vsi") or "://" in src)
-
-
 @contextmanager
 def open_source(src: str, resample: bool) -> Iterator[rasterio.io.DatasetReaderBase]:
-    """Open the input read-only, optionally warped on the fly to 10 m pixels in its own CRS."""
+    """Open the input read-only, optionally warped on the fly to 10 m pixels in its own CRS.
+
+    Read errors inside the block name the file and GDAL's cause (rasterio's own message
+    says only 'Read failed').
+    """
     try:
         ds = rasterio.open(src)
     except RasterioIOError as exc:
         raise ValueError(f"cannot open {src} as a raster: {str(exc).splitlines()[0]}") from None
-    with ds:
-        if not resample:
-            yield ds
-            return
-        if ds.crs is None or ds.transform.is_identity or ds.crs.is_geographic:
-            raise ValueError("--resample needs an input in a projected CRS with an affine transform")
-        factor = abs(ds.transform.a) / MODEL_PIXEL_M, abs(ds.transform.e) / MODEL_PIXEL_M
-        transform = ds.transform @ ds.transform.scale(1 / factor[0], 1 / factor[1])
-        with WarpedVRT(ds, crs=ds.crs, transform=transform, width=round(ds.width * factor[0]),
-                       height=round(ds.height * factor[1]), resampling=Resampling.bilinear) as vrt:
-            yield vrt
-
-
-class _Thread(threading.Thread):
-    """Daemon thread that keeps its exception for the main thread to re-raise."""
-
-    def __init__(self, target: Callable[[], None]) -> None:
-        super().__init__(daemon=True)
-        self._work, self.error = target, None
-
-    def run(self) -> None:
-        try:
-            self._work()
-        except BaseException as exc:  # handed to the main thread
-            self.error = exc
-
-
-def _put(q: queue.Queue, item: Any, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.1)
-            return
-        except queue.Full:
-            continue
-
-
-def _get(q: queue.Queue, threads: list[_Thread]) -> Any:
-    while True:
-        try:
-            return q.get(timeout=0.1)
-        except queue.Empty:
-            for t in threads:
-                if t.error is not None:
-                    raise t.error from None
-                if not t.is_alive() and q.empty():
-                    raise RuntimeError("reader thread stopped unexpectedly") from None
+    try:
+        with ds:
+            if not resample:
+                yield ds
+                return
+            if ds.crs is None or ds.transform.is_identity or ds.crs.is_geographic:
+                raise ValueError("--resample needs an input in a projected CRS with an affine transform")
+            factor = abs(ds.transform.a) / MODEL_PIXEL_M, abs(ds.transform.e) / MODEL_PIXEL_M
+            transform = ds.transform @ ds.transform.scale(1 / factor[0], 1 / factor[1])
+            with WarpedVRT(ds, crs=ds.crs, transform=transform, width=round(ds.width * factor[0]),
+                           height=round(ds.height * factor[1]), resampling=Resampling.bilinear) as vrt:
+                yield vrt
+    except RasterioError as exc:
+        raise OSError(f"cannot read {src}: {root_cause(exc)}") from None
 
 
 def _pad_to(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -159,13 +133,10 @@ def _fill_invalid(tile: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
-def _output_profile(ds: rasterio.io.DatasetReaderBase, options: ColorizeOptions) -> dict[str, Any]:
-    creation = {**DEFAULT_CREATION, **{k.upper(): v for k, v in options.creation_options.items()}}
-    profile: dict[str, Any] = {"driver": "GTiff", "width": ds.width, "height": ds.height, "count": 4,
-                               "dtype": "uint8", **creation}
+def _georeferencing(ds: rasterio.io.DatasetReaderBase) -> dict[str, Any]:
     if ds.crs is not None and not ds.transform.is_identity:
-        profile.update(crs=ds.crs, transform=ds.transform)
-    return profile
+        return {"crs": ds.crs, "transform": ds.transform}
+    return {}
 
 
 def _overview_factors(width: int, height: int) -> list[int]:
@@ -182,21 +153,17 @@ def _load_model(checkpoint: str | Path | Checkpoint | None) -> Checkpoint:
     return load_checkpoint(checkpoint if checkpoint is not None else default_checkpoint_path())
 
 
-def _temp_path(dst: Path) -> Path:
-    return dst.parent / f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp"
-
-
-def _check_destination(src: str, dst: Path, overwrite: bool) -> None:
-    if _is_local(src) and Path(src).resolve() == dst.resolve():
-        raise ValueError("output must differ from the input")
-    if dst.exists() and not overwrite:
-        raise ValueError(f"{dst} already exists (use --overwrite to replace it)")
-    if dst.is_dir():
-        raise ValueError(f"{dst} is a directory")
-    if not dst.parent.is_dir():
-        raise ValueError(f"output folder does not exist: {dst.parent}")
-    if not os.access(dst.parent, os.W_OK):
-        raise ValueError(f"output folder is not writable: {dst.parent}")
+def _check_options(options: ColorizeOptions, window_db: SarScaling) -> None:
+    if options.batch_size < 1:
+        raise ValueError("batch size must be at least 1")
+    if not 0 <= options.overlap < TILE:
+        raise ValueError(f"overlap must be between 0 and {TILE - 1} pixels")
+    if not (math.isfinite(window_db.db_min) and math.isfinite(window_db.db_max)):
+        raise ValueError(f"--db-range needs finite values, got {window_db.db_min:g} {window_db.db_max:g}")
+    if window_db.db_max <= window_db.db_min:
+        raise ValueError("--db-range needs MIN < MAX")
+    if options.nodata is not None and math.isinf(options.nodata):
+        raise ValueError("--nodata must be a finite number or nan")
 
 
 def colorize(
@@ -210,23 +177,19 @@ def colorize(
 ) -> ColorizeResult:
     """Colorize the SAR raster `src` into an RGB + alpha GeoTIFF `dst` on the input's pixel grid.
 
-    Options come as a ColorizeOptions or as keyword arguments of the same names.
+    Options come as a ColorizeOptions or as keyword arguments of the same names. Bad input
+    raises ValueError (OSError for files that cannot be read or written); `dst` appears only
+    complete and verified, and an existing `dst` is replaced only with `overwrite`.
     """
     options = options or ColorizeOptions(**kwargs)
     src, dst = str(src), Path(dst)
-    if _is_local(src) and not Path(src).exists():
+    if is_local(src) and not Path(src).exists():
         raise FileNotFoundError(f"input not found: {src}")
-    _check_destination(src, dst, options.overwrite)
-    if options.batch_size < 1:
-        raise ValueError("batch size must be at least 1")
-    if not 0 <= options.overlap < TILE:
-        raise ValueError(f"overlap must be between 0 and {TILE - 1} pixels")
-    progress = progress or Progress()
+    check_destination(src, dst, options.overwrite)
     ckpt = _load_model(checkpoint)
-    device = resolve_device(options.device)
     window_db = SarScaling(*options.db_range) if options.db_range else ckpt.scaling
-    if window_db.db_max <= window_db.db_min:
-        raise ValueError("--db-range needs MIN < MAX")
+    _check_options(options, window_db)
+    device = resolve_device(options.device)
 
     with open_source(src, options.resample) as ds:
         spec, notes = resolve_input(ds, options.band, options.scale, window_db, options.nodata)
@@ -238,44 +201,63 @@ def colorize(
             aoi = to_pixels(geom, crs, ds)
             if aoi.is_empty or not aoi.intersects(box(0, 0, ds.width, ds.height)):
                 raise ValueError("the AOI does not overlap the input")
-        for note in notes:
-            log(f"Warning: {note}")
-        profile, gcps = _output_profile(ds, options), ds.gcps
-        width, height = ds.width, ds.height
+        profile = output_profile(ds.width, ds.height, options.creation_options, _georeferencing(ds))
+        gcps, width, height = ds.gcps, ds.width, ds.height
+    for note in notes:
+        log(f"Warning: {note}")
 
-    tmp = _temp_path(dst)
+    tmp = temp_path(dst)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            runner = _SceneRunner(src, tmp, options, spec, ckpt, device, aoi, profile, gcps, progress)
+            runner = _SceneRunner(src, tmp, dst, options, spec, ckpt, device, aoi, profile, gcps, progress)
             tiles_run = runner.run()
+            if tiles_run == 0:
+                raise ValueError(f"no valid pixels in band {spec.band} of {src}"
+                                 f"{' inside the AOI' if aoi is not None else ''}: nothing to colorize "
+                                 "(check --nodata and --band)")
             if options.overviews and _overview_factors(width, height):
-                with rasterio.open(tmp, "r+") as out:
-                    out.build_overviews(_overview_factors(width, height), Resampling.average)
-                    out.update_tags(ns="rio_overview", resampling="average")
-        os.replace(tmp, dst)
+                _build_overviews(tmp, dst, _overview_factors(width, height))
+            verify_output(tmp, dst, width, height)
+        publish(tmp, dst, options.overwrite)
     finally:
         tmp.unlink(missing_ok=True)
-    progress.finish(output=str(dst))
+    (progress or Progress()).finish(output=str(dst))
     return ColorizeResult(dst, str(device), width, height, runner.total, tiles_run, tuple(notes))
 
 
-class _SceneRunner:
-    """One pass over the scene: reader thread -> model (this thread) -> writer thread."""
+def _build_overviews(tmp: Path, dst: Path, factors: list[int]) -> None:
+    try:
+        with gdal_messages() as messages, rasterio.open(tmp, "r+") as out:
+            out.build_overviews(factors, Resampling.average)
+            out.update_tags(ns="rio_overview", resampling="average")
+    except RasterioError as exc:
+        raise OSError(f"cannot write overviews of {dst}: {root_cause(exc)}") from None
+    if messages:
+        raise OSError(f"cannot write overviews of {dst}: {messages[0]}")
 
-    def __init__(self, src: str, tmp: Path, options: ColorizeOptions, spec: InputSpec, ckpt: Checkpoint,
-                 device: torch.device, aoi, profile: dict, gcps: tuple, progress: Progress) -> None:
-        self.src, self.tmp, self.options, self.spec = src, tmp, options, spec
+
+class _SceneRunner:
+    """One pass over the scene: reader thread -> model (this thread) -> writer thread.
+
+    Any stage failing stops the others at once (sargeo.pipeline); the first error is raised.
+    """
+
+    def __init__(self, src: str, tmp: Path, dst: Path, options: ColorizeOptions, spec: InputSpec,
+                 ckpt: Checkpoint, device: torch.device, aoi, profile: dict, gcps: tuple,
+                 progress: Progress | None) -> None:
+        self.src, self.tmp, self.dst, self.options, self.spec = src, tmp, dst, options, spec
         # channels-last runs the convolutions 1.5-1.8x faster on CPU (oneDNN) and suits tensor cores
         self.model = ckpt.generator.to(device).eval().to(memory_format=torch.channels_last)
-        self.device, self.aoi, self.profile, self.gcps, self.progress = device, aoi, profile, gcps, progress
+        self.device, self.aoi, self.profile, self.gcps = device, aoi, profile, gcps
+        self.progress = progress or Progress()
         self.width, self.height = profile["width"], profile["height"]
         self.rows = tile_starts(self.height, TILE, options.overlap)
         self.cols = tile_starts(self.width, TILE, options.overlap)
         self.total = len(self.rows) * len(self.cols)
         self.window = weight_window(TILE, options.overlap)
         self.padded_width = max(self.width, TILE)
-        self.stop = threading.Event()
+        self.pipe = Pipeline()
         self.strips: queue.Queue = queue.Queue(maxsize=2)
         self.finished: queue.Queue = queue.Queue(maxsize=4)
         self.amp = autocast_dtype(device) if options.amp else None
@@ -283,34 +265,48 @@ class _SceneRunner:
     def _read(self) -> None:
         with open_source(self.src, self.options.resample) as ds:
             for row in self.rows:
-                if self.stop.is_set():
+                if self.pipe.stop.is_set():
                     return
                 height = min(TILE, self.height - row)
-                values, valid = read_strip(ds, self.spec, row, height)
+                try:
+                    values, valid = read_strip(ds, self.spec, row, height)
+                except RasterioError as exc:
+                    raise OSError(f"cannot read rows {row}-{row + height} of {self.src}: "
+                                  f"{root_cause(exc)}") from None
                 if self.aoi is not None:
                     valid &= strip_mask(self.aoi, row, height, self.width)
                 unit = self.spec.to_unit(values)
                 unit[~valid] = 0.0
-                _put(self.strips, (row, _pad_to(unit, TILE, self.padded_width),
-                                   _pad_to(valid, TILE, self.padded_width)), self.stop)
+                self.pipe.put(self.strips, (row, _pad_to(unit, TILE, self.padded_width),
+                                            _pad_to(valid, TILE, self.padded_width)))
 
     def _write(self) -> None:
-        with rasterio.open(self.tmp, "w", **self.profile) as out:
-            if self.gcps[0] and "crs" not in self.profile:
-                out.gcps = self.gcps
-            pending: list[tuple[int, np.ndarray]] = []
-            while True:
-                item = self.finished.get()
-                if item is not None:
-                    pending.append(item)
-                rows = sum(p[1].shape[1] for p in pending)
-                if pending and (rows >= BLOCK or item is None):
-                    start = pending[0][0]
-                    block = np.concatenate([p[1] for p in pending], axis=1)
-                    out.write(block, window=Window(0, start, self.width, block.shape[1]))
-                    pending = []
-                if item is None:
-                    return
+        try:
+            with gdal_messages() as messages, rasterio.open(self.tmp, "w", **self.profile) as out:
+                if self.gcps[0] and "crs" not in self.profile:
+                    out.gcps = self.gcps
+                self._write_rows(out, messages)
+        except RasterioError as exc:
+            raise OSError(f"cannot write {self.dst}: {root_cause(exc)}") from None
+        if messages:
+            raise OSError(f"cannot write {self.dst}: {messages[0]}")
+
+    def _write_rows(self, out: rasterio.io.DatasetWriter, messages: list[str]) -> None:
+        """Write finished rows in whole output blocks; stop at the first GDAL complaint."""
+        pending: list[tuple[int, np.ndarray]] = []
+        while True:
+            item = self.pipe.get(self.finished)
+            if item is not None:
+                pending.append(item)
+            rows = sum(p[1].shape[1] for p in pending)
+            if pending and (rows >= BLOCK or item is None):
+                block = np.concatenate([p[1] for p in pending], axis=1)
+                out.write(block, window=Window(0, pending[0][0], self.width, block.shape[1]))
+                pending = []
+                if messages:
+                    raise OSError(f"cannot write {self.dst}: {messages[0]}")
+            if item is None:
+                return
 
     def _infer(self, batch: list[np.ndarray]) -> np.ndarray:
         x = torch.from_numpy(np.stack(batch)[:, None]).to(self.device).contiguous(
@@ -321,30 +317,33 @@ class _SceneRunner:
 
     def run(self) -> int:
         """Process every strip; returns how many tiles went through the model."""
-        reader, writer = _Thread(self._read), _Thread(self._write)
         self.progress.start(self.total, str(self.device), width=self.width, height=self.height)
-        reader.start()
-        writer.start()
+        self.pipe.spawn(self._read, "sargeo-reader")
+        writer = self.pipe.spawn(self._write, "sargeo-writer")
         try:
-            tiles_run = self._loop([reader, writer])
-            _put(self.finished, None, self.stop)
-            writer.join()
-            if writer.error is not None:
-                raise writer.error
-            return tiles_run
+            tiles_run = self._loop()
+            self.pipe.put(self.finished, None)
+            while writer.is_alive() and not self.pipe.stop.is_set():
+                writer.join(0.05)
+        except Stopped:
+            tiles_run = -1
+        except BaseException as exc:
+            self.pipe.fail(exc)
+            raise
         finally:
-            self.stop.set()
-            reader.join(timeout=5)
-            if writer.is_alive():
-                self.finished.put(None)
-                writer.join(timeout=5)
+            self.pipe.stop.set()
+            self.pipe.join()
+        self.pipe.raise_error()
+        if tiles_run < 0:
+            raise RuntimeError("the scene pipeline stopped without reporting why")
+        return tiles_run
 
-    def _loop(self, threads: list[_Thread]) -> int:
+    def _loop(self) -> int:
         acc = np.zeros((3, TILE, self.padded_width), np.float32)
         wsum = np.zeros((TILE, self.padded_width), np.float32)
         tiles_run = 0
         for i, row in enumerate(self.rows):
-            start, unit, valid = _get(self.strips, threads)
+            start, unit, valid = self.pipe.get(self.strips)
             assert start == row
             todo = [c for c in self.cols if valid[:, c:c + TILE].any()]
             self.progress.advance(len(self.cols) - len(todo))
@@ -357,7 +356,7 @@ class _SceneRunner:
                 tiles_run += len(cols)
                 self.progress.advance(len(cols))
             done = (self.rows[i + 1] if i + 1 < len(self.rows) else min(self.height, row + TILE)) - row
-            _put(self.finished, (row, self._finish_rows(acc, wsum, valid, done)), self.stop)
+            self.pipe.put(self.finished, (row, self._finish_rows(acc, wsum, valid, done)))
             for a in (acc, wsum):
                 a[..., : TILE - done, :] = a[..., done:, :]
                 a[..., TILE - done:, :] = 0.0
@@ -367,7 +366,7 @@ class _SceneRunner:
         """RGB + alpha uint8 (4, n, width) for the first n accumulator rows."""
         w = wsum[:n, : self.width]
         rgb = acc[:, :n, : self.width] / np.where(w > 0, w, 1.0)
-        out = np.clip(np.rint((rgb + 1.0) * 127.5), 0, 255).astype(np.uint8)
         ok = valid[:n, : self.width]
+        out = unit_to_uint8(rgb)
         out[:, ~ok] = 0
         return np.concatenate([out, (ok * np.uint8(255))[None]], axis=0)

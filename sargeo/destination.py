@@ -1,0 +1,171 @@
+"""Where a colorized scene goes: checks before the run, a hidden temporary file during
+it, and a verified, atomic publish at the end.
+
+GDAL reports some write failures (a full disk among them) only as log messages, so
+a file is trusted only after it has been reopened and read back whole. Publishing
+never replaces a file that appeared while the run was going on unless the user
+asked for --overwrite.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.io import MemoryFile
+
+#: Rows written at once: a multiple of the output block size, so each block is written whole.
+BLOCK = 512
+DEFAULT_CREATION = {"TILED": "YES", "BLOCKXSIZE": str(BLOCK), "BLOCKYSIZE": str(BLOCK),
+                    "COMPRESS": "DEFLATE", "PREDICTOR": "2", "BIGTIFF": "IF_SAFER",
+                    "PHOTOMETRIC": "RGB", "ALPHA": "YES"}
+#: Longest temporary-file name we build from the destination's name (most file systems allow 255).
+_MAX_NAME = 255
+
+
+def is_local(src: str) -> bool:
+    return not (src.startswith("/vsi") or "://" in src)
+
+
+def check_destination(src: str, dst: Path, overwrite: bool) -> None:
+    """Refuse destinations that cannot or must not be written, before any work is done."""
+    if is_local(src) and Path(src).resolve() == dst.resolve():
+        raise ValueError("output must differ from the input")
+    if dst.is_dir():
+        raise ValueError(f"{dst} is a directory")
+    if dst.exists() and not overwrite:
+        raise ValueError(f"{dst} already exists (use --overwrite to replace it)")
+    if not dst.parent.is_dir():
+        raise ValueError(f"output folder does not exist: {dst.parent}")
+    if not os.access(dst.parent, os.W_OK):
+        raise ValueError(f"output folder is not writable: {dst.parent}")
+    if len(os.fsencode(dst.name)) > _MAX_NAME:
+        raise ValueError(f"output file name is too long ({len(os.fsencode(dst.name))} bytes, at most "
+                         f"{_MAX_NAME})")
+
+
+def temp_path(dst: Path) -> Path:
+    """A hidden, unique name beside `dst` (same file system, so the final rename is atomic)."""
+    tag = uuid.uuid4().hex[:8]
+    name = f".{dst.name}.{tag}.tmp"
+    return dst.parent / (name if len(os.fsencode(name)) <= _MAX_NAME else f".sargeo-{tag}.tmp")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def gdal_messages() -> Iterator[list[str]]:
+    """Collect GDAL's warnings and errors (rasterio logs them) instead of printing them."""
+    handler, logger = _Collect(), logging.getLogger("rasterio._env")
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def output_profile(width: int, height: int, creation_options: dict[str, str],
+                   georef: dict[str, Any]) -> dict[str, Any]:
+    """GeoTIFF profile for an RGB + alpha uint8 output, with the creation options checked by GDAL."""
+    creation = {**DEFAULT_CREATION, **{k.upper(): str(v) for k, v in creation_options.items()}}
+    profile: dict[str, Any] = {"driver": "GTiff", "width": width, "height": height, "count": 4,
+                               "dtype": "uint8", **creation}
+    _probe(profile, creation_options)
+    return {**profile, **georef}
+
+
+def _probe(profile: dict[str, Any], given: dict[str, str]) -> None:
+    """Create a small in-memory file with the same options: GDAL only warns about bad ones."""
+    shown = " ".join(f"{k}={v}" for k, v in given.items()) or "the defaults"
+    small = {**profile, "width": min(profile["width"], 64), "height": min(profile["height"], 64)}
+    try:
+        with warnings.catch_warnings(), gdal_messages() as messages, MemoryFile() as mem:
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with mem.open(**small) as probe:
+                probe.write(np.zeros((4, probe.height, probe.width), np.uint8))
+    except (RasterioError, ValueError, TypeError) as exc:
+        raise ValueError(f"creation options {shown} rejected: {root_cause(exc)}") from None
+    if messages:
+        raise ValueError(f"creation options {shown} rejected: {_first_line(messages[0])}")
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost message of an exception chain: rasterio's own often says only 'Read failed'."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException | str) -> str:
+    """First line of a GDAL message, without rasterio's error-class prefix and file name."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else type(exc).__name__
+    return re.sub(r"^[\w.-]+\.tif: ", "", re.sub(r"^CPLE_\w+ in ", "", line))
+
+
+def verify_output(path: Path, dst: Path, width: int, height: int) -> None:
+    """Reopen the finished file and read it back whole: a full disk shows up here, not earlier."""
+    try:
+        with gdal_messages() as messages, rasterio.open(path) as ds:
+            if (ds.width, ds.height, ds.count) != (width, height, 4):
+                raise ValueError(f"{ds.width} x {ds.height} x {ds.count} instead of {width} x {height} x 4")
+            for _, window in ds.block_windows(1):
+                ds.read(window=window)
+            for factor in ds.overviews(1):
+                ds.read(1, out_shape=(max(1, height // factor), max(1, width // factor)))
+        if messages:
+            raise ValueError(_first_line(messages[0]))
+    except (RasterioError, ValueError) as exc:
+        raise OSError(f"could not write {dst} completely ({root_cause(exc)}); is the disk full?") from None
+
+
+def publish(tmp: Path, dst: Path, overwrite: bool) -> None:
+    """Move the verified temporary file onto `dst`: flushed to disk, atomic, and without
+    overwriting a file that appeared meanwhile (e.g. a second run) unless `overwrite`."""
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    if overwrite:
+        os.replace(tmp, dst)
+    else:
+        try:
+            os.link(tmp, dst)  # fails if dst exists, unlike rename
+        except FileExistsError:
+            raise ValueError(f"{dst} appeared while this run was going on; not replacing it "
+                             "(use --overwrite to replace it)") from None
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            if dst.exists():  # no hard links here: best-effort check, then rename
+                raise ValueError(f"{dst} appeared while this run was going on; not replacing it") from None
+            os.replace(tmp, dst)
+        tmp.unlink(missing_ok=True)
+    try:
+        fd = os.open(dst.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
