@@ -18,9 +18,9 @@ from .options import device_option, quiet_option
 def _creation_options(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
     out = {}
     for item in values:
-        if "=" not in item:
+        key, sep, value = item.partition("=")
+        if not key.strip() or not sep:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE")
-        key, value = item.split("=", 1)
         out[key.strip().upper()] = value.strip()
     return out
 

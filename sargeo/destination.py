@@ -90,6 +90,11 @@ def output_profile(width: int, height: int, creation_options: dict[str, str],
     creation = {**DEFAULT_CREATION, **{k.upper(): str(v) for k, v in creation_options.items()}}
     profile: dict[str, Any] = {"driver": "GTiff", "width": width, "height": height, "count": 4,
                                "dtype": "uint8", **creation}
+    tiled = creation["TILED"].upper() in ("YES", "TRUE", "ON", "1")
+    for key in ("BLOCKXSIZE", "BLOCKYSIZE") if tiled else ():
+        if not creation[key].isdigit() or int(creation[key]) < 16 or int(creation[key]) % 16:
+            raise ValueError(f"creation option {key}={creation[key]} rejected: GeoTIFF blocks are a "
+                             "positive multiple of 16 pixels")
     _probe(profile, creation_options)
     return {**profile, **georef}
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import rasterio
+from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
 from sargeo.scaling import SarScaling
@@ -34,6 +35,8 @@ class InputSpec:
     scale: str
     window_db: SarScaling
     nodata: float | None
+    #: Honour GDAL's mask; False when it only encodes a nodata value that the user overrode.
+    use_mask: bool = True
 
     def to_unit(self, values: np.ndarray) -> np.ndarray:
         """Raw band values -> model input in [-1, 1] (invalid pixels must be handled by the caller)."""
@@ -49,10 +52,18 @@ class InputSpec:
 
     def valid(self, values: np.ndarray, gdal_mask: np.ndarray) -> np.ndarray:
         """Valid-pixel mask: GDAL's mask, the nodata value, and NaN for floats."""
-        ok = gdal_mask > 0 if self.nodata is None else values != self.nodata
-        if values.dtype.kind == "f":
-            ok &= np.isfinite(values)
-        return ok
+        return valid_pixels(values, gdal_mask, self.nodata, self.use_mask)
+
+
+def valid_pixels(values: np.ndarray, gdal_mask: np.ndarray, nodata: float | None,
+                 use_mask: bool) -> np.ndarray:
+    """GDAL's mask (a mask band, or the file's nodata) and the given nodata value; NaN is never valid."""
+    ok = gdal_mask > 0 if use_mask else np.ones(values.shape, bool)
+    if nodata is not None and not math.isnan(nodata):
+        ok &= values != nodata
+    if values.dtype.kind == "f":
+        ok &= np.isfinite(values)
+    return ok
 
 
 def select_band(ds: rasterio.DatasetReader, band: str | int | None) -> int:
@@ -71,16 +82,13 @@ def select_band(ds: rasterio.DatasetReader, band: str | int | None) -> int:
     return names.index(str(band).lower()) + 1
 
 
-def _sample(ds: rasterio.DatasetReader, band: int, nodata: float | None) -> np.ndarray:
+def _sample(ds: rasterio.DatasetReader, band: int, nodata: float | None, use_mask: bool) -> np.ndarray:
     """Valid values of a decimated read of the whole band (cheap: uses overviews when present)."""
     step = max(1, math.ceil(max(ds.height, ds.width) / 1024))
     shape = (max(1, ds.height // step), max(1, ds.width // step))
     values = ds.read(band, out_shape=shape)
     mask = ds.read_masks(band, out_shape=shape)
-    ok = mask > 0 if nodata is None else values != nodata
-    if values.dtype.kind == "f":
-        ok &= np.isfinite(values)
-    return values[ok]
+    return values[valid_pixels(values, mask, nodata, use_mask)]
 
 
 def detect_scale(dtype: str, sample: np.ndarray) -> str:
@@ -116,7 +124,9 @@ def resolve_input(
         warnings.append("no nodata value set; treating 0 as nodata (GRD border); use --nodata to override")
     if scale not in ("auto", *SCALES):
         raise ValueError(f"unknown scale {scale!r} (use auto, {', '.join(SCALES)})")
-    sample = _sample(ds, idx, nodata)
+    # GDAL's mask stands for the file's nodata value, unless it is a real mask band
+    use_mask = nodata is None or MaskFlags.nodata not in ds.mask_flag_enums[idx - 1]
+    sample = _sample(ds, idx, nodata, use_mask)
     if scale == "auto":
         scale = detect_scale(dtype, sample)
     elif scale in ("linear", "amplitude") and sample.size and np.mean(sample <= 0) > 0.5:
@@ -129,7 +139,7 @@ def resolve_input(
     if size is not None and not PIXEL_SIZE_OK[0] <= size <= PIXEL_SIZE_OK[1]:
         warnings.append(f"pixel size is about {size:.1f} m but the model was trained on 10 m pixels; "
                         "consider --resample")
-    return InputSpec(idx, scale, window_db, nodata), warnings
+    return InputSpec(idx, scale, window_db, nodata, use_mask), warnings
 
 
 def pixel_size_m(ds: rasterio.DatasetReader) -> float | None:

@@ -62,3 +62,41 @@ def write_scene(path: Path, width: int = 600, height: int = 500, crs: str | None
             for i, d in enumerate(descriptions, 1):
                 dst.set_band_description(i, d)
     return path
+
+
+def write_raster(path: Path, data: np.ndarray, crs: str | None = None, res: float | None = None,
+                 nodata: float | None = None, descriptions: tuple[str | None, ...] | None = None,
+                 gcps: bool = False, mask: np.ndarray | None = None) -> Path:
+    """Write (bands, rows, cols) `data` as a GeoTIFF of its dtype, exactly as given.
+
+    crs: georeferenced with a north-up transform (res: 10 m, or 1e-4 degrees for EPSG:4326);
+    gcps: four corner GCPs in EPSG:4326 and no CRS; mask: an internal per-dataset mask band.
+    """
+    import warnings
+
+    import rasterio
+    from rasterio.control import GroundControlPoint
+    from rasterio.errors import NotGeoreferencedWarning
+    from rasterio.transform import from_origin
+
+    count, height, width = data.shape
+    profile = dict(driver="GTiff", width=width, height=height, count=count, dtype=data.dtype.name,
+                   nodata=nodata)
+    if crs is not None:
+        geographic = crs == "EPSG:4326"
+        res = res or (1e-4 if geographic else 10.0)
+        origin = (3.0, 45.0) if geographic else (500000.0, 5000000.0)
+        profile.update(crs=crs, transform=from_origin(*origin, res, res))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data)
+            if gcps:
+                dst.gcps = ([GroundControlPoint(row, col, 3.0 + col * 1e-4, 45.0 - row * 1e-4)
+                             for row in (0, height) for col in (0, width)], "EPSG:4326")
+            for i, d in enumerate(descriptions or (), 1):
+                if d:
+                    dst.set_band_description(i, d)
+            if mask is not None:
+                dst.write_mask(np.where(mask, 255, 0).astype(np.uint8))
+    return path
