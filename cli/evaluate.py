@@ -25,7 +25,8 @@ def _named(spec: str) -> tuple[str, str]:
 @click.option("--checkpoint", "-c", "checkpoints", multiple=True, required=True, metavar="[NAME=]PATH",
               help="Checkpoint to score (repeatable, to compare e.g. with and without gradient loss).")
 @click.option("--split", type=click.Path(exists=True, dir_okay=False),
-              help="split.json to use (default: the split recorded in the first checkpoint).")
+              help="split.json to use (default: the split recorded in the first checkpoint). Without it, "
+                   "a checkpoint trained on the scored scenes is refused; with it, only warned about.")
 @click.option("--part", type=click.Choice(["test", "val", "train"]), default="test", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for per_image.csv, summary.json/.txt and comparison.png.")

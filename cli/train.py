@@ -21,7 +21,8 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 
 @click.command("train")
 @click.option("--data", type=click.Path(exists=True, file_okay=False), help="Folder of SAR/optical pairs.")
-@click.option("--out", type=click.Path(file_okay=False), help="Run folder for logs, figures, checkpoints.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="New run folder for logs, figures, checkpoints (refused if it holds a run).")
 @click.option("--width", type=click.IntRange(1), help="Generator/discriminator width (paper: 64).")
 @click.option("--epochs", type=click.IntRange(1), help="Total epochs (paper: 100).")
 @click.option("--batch-size", type=click.IntRange(2), help="Batch size per process (paper: 16).")
@@ -53,7 +54,8 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--amp/--no-amp", default=None, help="bf16 mixed precision on CUDA (default on).")
 @click.option("--workers", type=click.IntRange(0), help="DataLoader worker processes.")
 @click.option("--resume", type=click.Path(exists=True, path_type=Path),
-              help="Continue a run (its folder or last.pt); other options override its config.")
+              help="Continue a run (its folder or last.pt) on its own data, scene split and width; "
+                   "other options (epochs, learning rates, device...) override its config.")
 @quiet_option
 @friendly_errors
 def train_cmd(resume: Path | None, quiet: bool, terrains: tuple[str, ...], **options: object) -> None:

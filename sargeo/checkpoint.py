@@ -2,12 +2,15 @@
 
 A checkpoint records architecture and width, the SAR input scaling, training
 config, data split, metrics and the sargeo version, so inference never has to
-guess how a model was trained.
+guess how a model was trained. Files are read with ``torch.load(weights_only=True)``:
+only tensors and plain Python values, so opening a checkpoint can never run code.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 import torch
 
 from sargeo import __version__
+from sargeo.data.split import Split
 from sargeo.model import Generator
 from sargeo.scaling import SarScaling
 
@@ -30,7 +34,11 @@ class CheckpointError(ValueError):
 
 @dataclass
 class Checkpoint:
-    """A generator and its metadata; ``extra`` holds optional training state."""
+    """A generator and its metadata; ``extra`` holds optional training state.
+
+    Everything in it must be tensors or plain Python values: files are read back with
+    ``weights_only=True``, which refuses any other object.
+    """
 
     generator: Generator
     scaling: SarScaling = field(default_factory=SarScaling)
@@ -78,12 +86,22 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path, half: bool = False) -> N
 
 
 def read_payload(path: str | Path) -> dict[str, Any]:
-    """Load and validate the raw checkpoint dictionary."""
+    """Load and validate the raw checkpoint dictionary (tensors and plain values only)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch names the refused class ("Unsupported global: GLOBAL module.name ...")
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found is None:
+            raise CheckpointError(f"{path} is not a readable checkpoint (UnpicklingError)") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (it holds Python objects that sargeo does not load, "
+            f"such as {found.group(1)}: only tensors and plain values are read, so that opening a "
+            "checkpoint can never run code)"
+        ) from None
     except Exception as exc:  # torch raises many kinds for a damaged file
         raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -94,7 +112,41 @@ def read_payload(path: str | Path) -> dict[str, Any]:
         )
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path} needs a newer sargeo (format {payload['format_version']})")
+    problem = _field_problem(payload)
+    if problem:
+        raise CheckpointError(f"{path} is not a usable sargeo checkpoint: {problem}")
     return payload
+
+
+#: What parsing a wrongly shaped dict or value raises.
+_MALFORMED = (ValueError, TypeError, KeyError, AttributeError)
+
+
+def _field_problem(payload: dict[str, Any]) -> str | None:
+    """What is missing or malformed, so a hand-edited or truncated payload fails by name, not KeyError."""
+    missing = [name for name in ("width", "generator", "scaling") if name not in payload]
+    if missing:
+        return f"no {', '.join(repr(m) for m in missing)} field"
+    width = payload["width"]
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        return f"malformed 'width' field {width!r} (expected a positive integer)"
+    weights = payload["generator"]
+    if not isinstance(weights, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()):
+        return "malformed 'generator' field (expected a dict of tensors)"
+    for name in ("config", "metrics"):
+        if not isinstance(payload.get(name, {}), dict):
+            return f"malformed {name!r} field (expected a dict)"
+    try:
+        SarScaling.from_dict(payload["scaling"])
+    except _MALFORMED as exc:
+        return f"malformed 'scaling' field ({type(exc).__name__}: {exc})"
+    try:
+        if payload.get("split") is not None:
+            Split.from_dict(payload["split"])
+    except _MALFORMED as exc:
+        return f"malformed 'split' field ({type(exc).__name__}: {exc})"
+    return None
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -2,7 +2,8 @@
 
 PSNR and SSIM reward blandness, so every report carries two baselines that
 need no model: the training set's mean colour everywhere, and the SAR copied
-to grey. A model is only worth something where it beats them.
+to grey. A model is only worth something where it beats them. Every checkpoint's
+recorded split is checked, so no model is scored on scenes it was trained on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from sargeo.checkpoint import load_checkpoint
 from sargeo.data import Pair, Split, discover_pairs, load_pair
+from sargeo.data.split import PARTS
 from sargeo.device import resolve_device
 from sargeo.metrics import Lpips, LpipsUnavailable, compute_all
 from sargeo.model import colorize_patch
@@ -54,13 +56,36 @@ def grey_sar_method() -> Method:
     return Method(GREY_SAR, lambda sar: np.repeat(unit_to_image(sar)[..., None], 3, axis=-1))
 
 
-def _resolve_split(split: str | Path | None, metas: list[dict]) -> Split:
+def _resolve_split(split: str | Path | None, metas: list[tuple[str, dict]], part: str,
+                   log: Callable[[str], None]) -> Split:
+    """The split to score on: ``split`` or else the first recorded one, checked against every checkpoint.
+
+    A checkpoint has seen the parts of its own split before ``part`` (train for val, train
+    and val for test). Scores on those scenes are not held-out scores: refused, or with an
+    explicit ``split`` the caller asked for, reported once per checkpoint.
+    """
     if split:
-        return Split.load(split)
-    for meta in metas:
-        if meta["split"]:
-            return Split.from_dict(meta["split"])
-    raise ValueError("no scene split: pass --split (the split.json of the training run)")
+        chosen, source = Split.load(split), str(split)
+    else:
+        first = next(((name, meta["split"]) for name, meta in metas if meta["split"]), None)
+        if first is None:
+            raise ValueError("no scene split: pass --split (the split.json of the training run)")
+        chosen, source = Split.from_dict(first[1]), f"the split of {first[0]}"
+    scenes = set(chosen.scenes(part))
+    for name, meta in metas:
+        if not meta["split"]:
+            log(f"Warning: {name} records no scene split, so whether it was trained on the {part} scenes "
+                "cannot be checked")
+            continue
+        own = Split.from_dict(meta["split"])
+        leaked = scenes & {scene for seen in PARTS[:PARTS.index(part)] for scene in own.scenes(seen)}
+        if not leaked:
+            continue
+        what = f"{name} saw {len(leaked)} of the {len(scenes)} {part} scenes of {source} in training"
+        if not split:
+            raise ValueError(f"{what}: evaluate it on its own split, or pass --split to score it anyway")
+        log(f"Warning: {what}; its scores there are not held-out scores")
+    return chosen
 
 
 def evaluate(
@@ -77,7 +102,7 @@ def evaluate(
     """Score every checkpoint and both baselines on the held-out part; write CSV, JSON, table, figure."""
     dev = resolve_device(device)
     models = [model_method(name, path, dev) for name, path in checkpoints]
-    split_obj = _resolve_split(split, [meta for _, meta in models])
+    split_obj = _resolve_split(split, [(method.name, meta) for method, meta in models], part, log)
     found = discover_pairs(data)
     pairs: list[Pair] = split_obj.part(found.pairs, part)
     if not pairs:

@@ -2,8 +2,8 @@
 
 Everything a run produces lands in one folder: config, scene split, step and
 epoch CSV logs, loss curve and sample grids, and checkpoints (last, best, every
-N epochs). ``last.pt`` also holds optimizers, epoch and RNG state so that
-``--resume`` continues exactly where a run stopped.
+N epochs). ``last.pt`` also holds optimizers, epoch and every process's RNG state so
+that ``--resume`` continues exactly where a run stopped, on the run's own scene split.
 """
 
 from __future__ import annotations
@@ -41,6 +41,14 @@ EPOCH_FIELDS = ("epoch", "g_total", "g_adv", "g_l1", "g_grad", "d_loss", "val_ps
 MEAN_COLOUR_SAMPLE = 500
 #: Validation pairs drawn in each epoch's sample grid.
 SAMPLE_GRID = 4
+#: Files that mark a folder as holding a run, which a new run must not overwrite.
+RUN_FILES = ("last.pt", "best.pt", "config.json", "log_epochs.csv", "split.json")
+#: Options that decide the scene split or the training data, by their command-line names;
+#: a resumed run keeps the values it was started with.
+SPLIT_OPTIONS = {"terrains": "--terrain", "max_per_terrain": "--max-per-terrain",
+                 "val_fraction": "--val-fraction", "test_fraction": "--test-fraction", "seed": "--seed"}
+#: Fields that only a run's last.pt holds, all needed to continue it.
+TRAINING_STATE = ("discriminator", "optimizer_g", "optimizer_d", "epoch", "best", "rng", "config", "split")
 
 
 @dataclass
@@ -119,7 +127,11 @@ def _average_buffers(module: torch.nn.Module, world: int) -> None:
 
 
 def _rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """This process's random streams as tensors and plain values (checkpoints load weights_only)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = {"python": random.getstate(),
+             "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)),
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -127,16 +139,83 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _gather_rng_states(ctx: Context) -> list[dict[str, Any]]:
+    """Every process's RNG state, by rank, so that on resume each one gets its own streams back."""
+    if ctx.world == 1:
+        return [_rng_state()]
+    states: list[Any] = [None] * ctx.world
+    dist.all_gather_object(states, _rng_state())
+    return states
 
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _rank_seed(seed: int, rank: int, epoch: int = 0) -> int:
+    """A distinct, reproducible seed per process (and per restart epoch) derived from the run's seed.
+
+    Ranks that shared one seed would draw the same flips, SAR jitter and dropout masks on
+    their different patches, so the data-parallel batch would be less random than a big one.
+    """
+    return int(np.random.SeedSequence([seed % 2**64, rank, epoch]).generate_state(1)[0])
+
+
+def _refuse_existing_run(out: Path) -> None:
+    """A new run must not overwrite another run's checkpoints or append to its logs."""
+    found = [name for name in RUN_FILES if (out / name).exists()]
+    if found:
+        raise ValueError(f"{out} already holds a training run ({', '.join(found)}): continue it with "
+                         f"--resume {out}, or choose a new --out folder")
+
+
+def _check_training_state(path: Path, payload: dict[str, Any]) -> None:
+    """Fail by name before any work when a checkpoint cannot continue a run."""
+    if "optimizer_g" not in payload:
+        raise CheckpointError(f"{path} has no training state (use the run's last.pt)")
+    missing = [name for name in TRAINING_STATE if payload.get(name) is None]
+    if missing:
+        raise CheckpointError(f"{path} lacks training state: {', '.join(missing)}")
+    rng = payload["rng"]
+    if not (isinstance(rng, list) and rng and all(
+            isinstance(r, dict) and {"python", "numpy", "torch"} <= r.keys() for r in rng)):
+        raise CheckpointError(f"{path} has a malformed 'rng' field (expected one RNG state per process)")
+
+
+def _as_list(value: Any) -> Any:
+    """Terrains may come as tuple or list; compare them as lists."""
+    return list(value) if isinstance(value, (tuple, list)) else value
+
+
+def _resume_split(cfg: TrainConfig, path: Path, payload: dict[str, Any]) -> Split:
+    """The run's recorded split; refuse options that would change it, its data or its width.
+
+    Rebuilding the split from changed options (or changed data) would move scenes between
+    parts mid-run, and test scenes could end up trained on.
+    """
+    stored, split = payload["config"], Split.from_dict(payload["split"])
+    changed = []
+    if stored.get("data") is None or Path(cfg.data).resolve() != Path(stored["data"]).resolve():
+        changed.append("--data")
+    changed += [flag for name, flag in SPLIT_OPTIONS.items()
+                if _as_list(getattr(cfg, name)) != _as_list(stored.get(name))]
+    if cfg.split_file and cfg.split_file != stored.get("split_file") and Split.load(cfg.split_file) != split:
+        changed.append("--split")
+    if cfg.width != payload["width"]:
+        changed.append("--width")
+    if changed:
+        raise ValueError(f"cannot change {', '.join(changed)} when resuming {path}: a run keeps its data, "
+                         "scene split and width (start a new run in a new --out folder instead)")
+    return split
 
 
 def _append_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -204,7 +283,9 @@ def validate(gen: torch.nn.Module, pairs: list, device: torch.device,
 class _Run:
     """State of one training run; methods are the stages of an epoch."""
 
-    def __init__(self, cfg: TrainConfig, ctx: Context, log: Callable[[str], None]) -> None:
+    def __init__(self, cfg: TrainConfig, ctx: Context, log: Callable[[str], None],
+                 split: Split | None = None) -> None:
+        """``split``: a resumed run's recorded split, used instead of making one."""
         self.cfg, self.ctx, self.log = cfg, ctx, log
         self.out = Path(cfg.out)
         _seed_everything(cfg.seed)
@@ -213,8 +294,10 @@ class _Run:
             log(f"skipped: {line}")
         if not found.pairs:
             raise ValueError(f"no SAR/optical pairs found under {cfg.data}")
-        self.split = (Split.load(cfg.split_file) if cfg.split_file
-                      else split_by_scene(found.pairs, cfg.val_fraction, cfg.test_fraction, cfg.seed))
+        if split is None:
+            split = (Split.load(cfg.split_file) if cfg.split_file
+                     else split_by_scene(found.pairs, cfg.val_fraction, cfg.test_fraction, cfg.seed))
+        self.split = split
         self.train_pairs = self.split.part(found.pairs, "train")
         self.val_pairs = self.split.part(found.pairs, "val")
         if len(self.train_pairs) < 2:
@@ -226,6 +309,9 @@ class _Run:
         self.gen, self.disc = Generator(cfg.width, dropout=cfg.dropout), Discriminator(cfg.width)
         init_weights(self.gen)
         init_weights(self.disc)
+        # Weights start equal on every rank; from here on each rank has its own streams, which
+        # the DataLoader's worker seeds are drawn from as well.
+        _seed_everything(_rank_seed(cfg.seed, ctx.rank))
         self.gen.to(ctx.device)
         self.disc.to(ctx.device)
         betas = (cfg.beta1, cfg.beta2)
@@ -250,29 +336,32 @@ class _Run:
                                  drop_last=drop_last, num_workers=cfg.workers,
                                  pin_memory=ctx.device.type == "cuda")
 
-    def resume(self, path: Path) -> None:
-        payload = read_payload(path)
-        if "optimizer_g" not in payload:
-            raise CheckpointError(f"{path} has no training state (use the run's last.pt)")
-        if int(payload["width"]) != self.cfg.width:
-            raise CheckpointError(f"{path} has width {payload['width']}, this run {self.cfg.width}")
+    def resume(self, path: Path, payload: dict[str, Any]) -> None:
+        """Load weights, optimizers and this rank's RNG state from a checked last.pt payload."""
         self.gen.load_state_dict(payload["generator"])
         self.disc.load_state_dict(payload["discriminator"])
         self.opt_g.load_state_dict(payload["optimizer_g"])
         self.opt_d.load_state_dict(payload["optimizer_d"])
         self.epoch, self.best = int(payload["epoch"]), float(payload["best"])
         self.train_mean_rgb = payload["config"].get("train_mean_rgb")
-        _set_rng_state(payload["rng"])
+        states = payload["rng"]
+        if len(states) == self.ctx.world:
+            _set_rng_state(states[self.ctx.rank])
+        else:
+            self.log(f"Warning: {path} was saved by {len(states)} process(es), this run has "
+                     f"{self.ctx.world}: random streams are reseeded, so it will not continue bit for bit")
+            _seed_everything(_rank_seed(self.cfg.seed, self.ctx.rank, self.epoch))
         if self.ctx.main:
             _truncate_logs(self.out, self.epoch)
         self.log(f"resumed from {path} after epoch {self.epoch}")
 
-    def _checkpoint(self, metrics: dict[str, float], with_state: bool) -> Checkpoint:
+    def _checkpoint(self, metrics: dict[str, float], rng: list[dict[str, Any]] | None = None) -> Checkpoint:
+        """With ``rng`` (every rank's RNG state), also the training state that --resume needs."""
         config = {**asdict(self.cfg), "train_mean_rgb": self.train_mean_rgb}
         extra: dict[str, Any] = {"epoch": self.epoch, "best": self.best}
-        if with_state:
+        if rng is not None:
             extra.update(discriminator=self.disc.state_dict(), optimizer_g=self.opt_g.state_dict(),
-                         optimizer_d=self.opt_d.state_dict(), rng=_rng_state())
+                         optimizer_d=self.opt_d.state_dict(), rng=rng)
         return Checkpoint(generator=self.gen, scaling=SarScaling(), config=config,
                           split=self.split.to_dict(), metrics={"epoch": self.epoch, **metrics}, extra=extra)
 
@@ -317,8 +406,9 @@ class _Run:
             _append_csv(self.out / "log_steps.csv", STEP_FIELDS, step_rows)
         return {k: v / max(len(step_rows), 1) for k, v in sums.items()}
 
-    def end_epoch(self, means: dict[str, float], seconds: float) -> dict[str, float]:
-        """Validate, log, draw and checkpoint (rank 0 only)."""
+    def end_epoch(self, means: dict[str, float], seconds: float,
+                  rng: list[dict[str, Any]]) -> dict[str, float]:
+        """Validate, log, draw and checkpoint (rank 0 only); ``rng``: every rank's RNG state."""
         self.epoch += 1
         metrics, samples = validate(self.gen, self.val_pairs, self.ctx.device, keep=SAMPLE_GRID)
         row = {"epoch": self.epoch, **means, **metrics, "seconds": round(seconds, 2)}
@@ -335,26 +425,38 @@ class _Run:
         improved = eligible and not math.isnan(score) and score > self.best
         if improved:
             self.best = score
-        save_checkpoint(self._checkpoint(metrics, with_state=True), self.out / "last.pt")
+        save_checkpoint(self._checkpoint(metrics, rng), self.out / "last.pt")
         if improved or (eligible and math.isnan(score)):
-            save_checkpoint(self._checkpoint(metrics, with_state=False), self.out / "best.pt")
+            save_checkpoint(self._checkpoint(metrics), self.out / "best.pt")
         if self.cfg.save_every and self.epoch % self.cfg.save_every == 0:
             path = self.out / f"epoch_{self.epoch:03d}.pt"
-            save_checkpoint(self._checkpoint(metrics, with_state=False), path)
+            save_checkpoint(self._checkpoint(metrics), path)
         return row
 
 
 def train(cfg: TrainConfig, resume: str | Path | None = None, progress: bool = True,
           log: Callable[[str], None] = print) -> tuple[Generator, Discriminator]:
-    """Run (or continue) training; returns this process's generator and discriminator."""
+    """Run (or continue) training; returns this process's generator and discriminator.
+
+    The checks come before joining the process group, so every rank fails alike and no
+    rank is left waiting for the others.
+    """
+    out = Path(cfg.out)
+    resumed: tuple[Path, dict[str, Any]] | None = None
+    split = None
+    if resume:
+        resumed = Path(resume), read_payload(resume)
+        _check_training_state(*resumed)
+        split = _resume_split(cfg, *resumed)
+    else:
+        _refuse_existing_run(out)
     ctx = _setup_distributed(cfg.device)
     log = log if ctx.main else (lambda _msg: None)
-    out = Path(cfg.out)
     if ctx.main:
         out.mkdir(parents=True, exist_ok=True)
-    run = _Run(cfg, ctx, log)
-    if resume:
-        run.resume(Path(resume))
+    run = _Run(cfg, ctx, log, split)
+    if resumed is not None:
+        run.resume(*resumed)
     if run.train_mean_rgb is None:
         run.train_mean_rgb = mean_colour(run.train_pairs, cfg.seed)
     if ctx.main:
@@ -366,8 +468,9 @@ def train(cfg: TrainConfig, resume: str | Path | None = None, progress: bool = T
         if ctx.world > 1:
             _average_buffers(run.gen, ctx.world)
             _average_buffers(run.disc, ctx.world)
+        rng = _gather_rng_states(ctx)
         if ctx.main:
-            row = run.end_epoch(means, time.perf_counter() - t0)
+            row = run.end_epoch(means, time.perf_counter() - t0, rng)
             log(f"epoch {row['epoch']}/{cfg.epochs}: G {row['g_total']:.3f} (L1 {row['g_l1']:.4f}, "
                 f"grad {row['g_grad']:.4f}, adv {row['g_adv']:.3f}) D {row['d_loss']:.3f} "
                 f"val PSNR {row['val_psnr']:.2f} SSIM {row['val_ssim']:.3f} [{row['seconds']:.0f}s]")

@@ -73,3 +73,24 @@ def test_weights_of_another_width_are_refused(tmp_path, ckpt):
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize(("edit", "named"), [
+    (lambda p: p.pop("scaling"), "no 'scaling' field"),
+    (lambda p: p.pop("width"), "no 'width' field"),
+    (lambda p: p.pop("generator"), "no 'generator' field"),
+    (lambda p: p.update(width="4"), "malformed 'width' field"),
+    (lambda p: p.update(scaling={"kind": "db_linear", "db_min": -25.0}), "malformed 'scaling' field"),
+    (lambda p: p.update(generator=[1, 2]), "malformed 'generator' field"),
+    (lambda p: p.update(split={"train": ["a"], "val": ["b"]}), "malformed 'split' field"),
+    (lambda p: p.update(config="epochs=3"), "malformed 'config' field"),
+])
+def test_missing_or_malformed_fields_are_named(tmp_path, ckpt, edit, named):
+    path = tmp_path / "m.pt"
+    save_checkpoint(ckpt, path)
+    payload = torch.load(path, weights_only=True)
+    edit(payload)
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match=named):
+        load_checkpoint(path)
+

@@ -33,11 +33,15 @@ class Split:
         if shared:
             raise ValueError(f"scenes in more than one part of the split: {sorted(shared)}")
 
-    def part(self, pairs: Iterable[Pair], name: str) -> list[Pair]:
-        """The pairs whose scene belongs to part ``name``, in their given order."""
+    def scenes(self, name: str) -> tuple[str, ...]:
+        """The scene ids of part ``name``."""
         if name not in PARTS:
             raise ValueError(f"unknown split part {name!r}, expected one of {PARTS}")
-        scenes = set(getattr(self, name))
+        return getattr(self, name)
+
+    def part(self, pairs: Iterable[Pair], name: str) -> list[Pair]:
+        """The pairs whose scene belongs to part ``name``, in their given order."""
+        scenes = set(self.scenes(name))
         return [p for p in pairs if p.scene in scenes]
 
     def to_dict(self) -> dict:
