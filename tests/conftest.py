@@ -15,6 +15,24 @@ def tiny_pairs(tmp_path: Path) -> Path:
     return write_tiny_pairs(tmp_path / "pairs")
 
 
+#: A one-epoch CPU run of a width-4 model on the tiny pairs.
+TRAIN_ARGS = ["train", "--width", "4", "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--quiet",
+              "--val-fraction", "0.25", "--test-fraction", "0.25"]
+
+
+@pytest.fixture
+def run(tiny_pairs: Path, tmp_path: Path) -> Path:
+    """A finished `sargeo train` run folder on the tiny pairs."""
+    from click.testing import CliRunner
+
+    from sargeo.cli.main import cli
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, [*TRAIN_ARGS, "--data", str(tiny_pairs), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED.is_dir():

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from conftest import TRAIN_ARGS as TRAIN
 from synthetic import write_scene, write_tiny_pairs
 
 from sargeo.checkpoint import (
@@ -26,8 +27,6 @@ from sargeo.model import Generator, init_weights
 from sargeo.scaling import SarScaling
 from sargeo.train import TrainConfig, train
 
-TRAIN = ["train", "--width", "4", "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--quiet",
-         "--val-fraction", "0.25", "--test-fraction", "0.25"]
 SCENE = "ROIs1868_summer_{}"
 
 
@@ -89,14 +88,6 @@ def test_cli_names_a_missing_checkpoint_field(tmp_path):
     torch.save(payload, tmp_path / "m.pt")
     line = _one_error_line(CliRunner().invoke(cli, ["info", "-c", str(tmp_path / "m.pt")]))
     assert "no 'scaling' field" in line
-
-
-@pytest.fixture
-def run(tiny_pairs, tmp_path):
-    out = tmp_path / "run"
-    result = CliRunner().invoke(cli, [*TRAIN, "--data", str(tiny_pairs), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
 
 
 def _snapshot(out: Path) -> dict[str, bytes]:

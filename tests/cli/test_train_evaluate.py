@@ -5,21 +5,9 @@ from __future__ import annotations
 import csv
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from sargeo.cli.main import cli
-
-TRAIN = ["train", "--width", "4", "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--quiet",
-         "--val-fraction", "0.25", "--test-fraction", "0.25"]
-
-
-@pytest.fixture
-def run(tiny_pairs, tmp_path):
-    out = tmp_path / "run"
-    result = CliRunner().invoke(cli, [*TRAIN, "--data", str(tiny_pairs), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
 
 
 def test_train_then_evaluate_reports_model_and_baselines(run, tiny_pairs, tmp_path, monkeypatch):
