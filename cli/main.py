@@ -10,6 +10,7 @@ import click
 from sargeo import __version__
 
 from .colorize import colorize_cmd
+from .crossval import crossval_cmd
 from .errors import exit_interrupted
 from .evaluate import evaluate_cmd
 from .info import info_cmd
@@ -49,3 +50,4 @@ cli.add_command(colorize_cmd)
 cli.add_command(qgis_plugin_group)
 cli.add_command(info_cmd)
 cli.add_command(evaluate_cmd)
+cli.add_command(crossval_cmd)

@@ -11,7 +11,7 @@ from sargeo.checkpoint import read_payload
 from sargeo.train import TrainConfig, train
 
 from .errors import friendly_errors
-from .options import device_option, quiet_option
+from .options import device_option, quiet_option, recipe_options
 
 
 def _resume_config(resume: Path) -> tuple[Path, dict]:
@@ -23,22 +23,7 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--data", type=click.Path(exists=True, file_okay=False), help="Folder of SAR/optical pairs.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="New run folder for logs, figures, checkpoints (refused if it holds a run).")
-@click.option("--width", type=click.IntRange(1), help="Generator/discriminator width (paper: 64).")
-@click.option("--epochs", type=click.IntRange(1), help="Total epochs (paper: 100).")
-@click.option("--batch-size", type=click.IntRange(2), help="Batch size per process (paper: 16).")
-@click.option("--lr-g", type=float, help="Generator learning rate (paper: 2e-4).")
-@click.option("--lr-d", type=float, help="Discriminator learning rate (paper: 1e-5).")
-@click.option("--beta1", type=float, help="Adam beta1 (paper: 0.5).")
-@click.option("--beta2", type=float, help="Adam beta2 (paper: 0.999).")
-@click.option("--lambda-l1", type=float, help="Weight of the L1 loss (paper: 100).")
-@click.option("--lambda-grad", type=float, help="Weight of the LAB gradient loss (paper: 100; 0 = ablation).")
-@click.option("--lambda-adv", type=float,
-              help="Weight of the adversarial loss (paper: 1; 0 = plain U-Net, no discriminator).")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True),
-              help="Dropout in the 3 innermost decoder blocks while training (paper: 0; pix2pix: 0.5).")
-@click.option("--augment/--no-augment", default=None, help="Random flips and 90-degree turns.")
-@click.option("--sar-jitter-db", type=click.FloatRange(0),
-              help="Random SAR level offset per patch, +-dB (robustness to scene calibration; paper: 0).")
+@recipe_options
 @click.option("--terrain", "terrains", multiple=True, help="Only these terrains (repeatable).")
 @click.option("--max-per-terrain", type=click.IntRange(1), help="Cap pairs per terrain.")
 @click.option("--val-fraction", type=click.FloatRange(0, 1), help="Share of scenes for validation.")

@@ -198,8 +198,9 @@ def _nodata(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
-def _landscape(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Clean (speckle-free) backscatter in dB, painted back to front, and point targets (row, col, dB)."""
+def _landscape(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clean (speckle-free) backscatter in dB painted back to front, point targets (row, col, dB), and
+    the open water surface (lake and river without bridges)."""
     h, w = shape
     db = _fields(rng, shape)
 
@@ -225,11 +226,13 @@ def _landscape(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.nda
     town_centre = (rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.8) * w)
     roads = [_road_distance(rng, shape, town_centre) for _ in range(2)]
     roads += [_road_distance(rng, shape) for _ in range(max(1, round(3 * w / DEFAULT_SIZE)))]
+    bridges = np.zeros(shape, dtype=bool)
     for dist in roads:
         if rng.random() < 0.5:  # tree alleys and crash barriers line some roads
             db[(dist >= 1.5) & (dist < 2.5) & ~water] = -4.0
         road = dist < 1.0
         db[road] = np.where(water[road], -1.0, -17.0)  # asphalt is dark, bridges bright
+        bridges |= road & water
 
     points: list[np.ndarray] = []
     _settlement(rng, db, _blob(rng, shape, town_centre, 0.06 * w) & ~water, points)
@@ -239,19 +242,28 @@ def _landscape(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.nda
     n_farms = max(1, h * w // 80_000)  # pylons and barns: isolated bright targets in the countryside
     farms = np.column_stack([rng.integers(0, h, n_farms), rng.integers(0, w, n_farms)])
     points.append(np.column_stack([farms, rng.uniform(3, 15, n_farms)]))
-    return db, np.concatenate(points)
+    return db, np.concatenate(points), water & ~bridges
 
 
 def make_scene(size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED) -> np.ndarray:
     """The sigma0 VV dB array (float32, NODATA outside the swath), `size` columns by 4/5 of that rows."""
     rng = np.random.default_rng(seed)
     shape = (size * 4 // 5, size)
-    db, points = _landscape(rng, shape)
+    db, points, _ = _landscape(rng, shape)
     lin = 10 ** (db.astype(np.float64) / 10) * rng.gamma(ENL, 1 / ENL, shape)  # multiplicative speckle
     _add_points(lin, points)
     out = np.round(np.clip(10 * np.log10(lin), *CLIP_DB) / STEP_DB) * STEP_DB
     out[_nodata(rng, shape)] = NODATA
     return out.astype(np.float32)
+
+
+def water_mask(size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """Where `make_scene(size, seed)` painted open water (lake and river, not bridges), as a bool array.
+
+    The landscape takes the first draws of the seeded generator, so redrawing it alone gives the
+    same scene; tests use this as ground truth for what colorized water must look like.
+    """
+    return _landscape(np.random.default_rng(seed), (size * 4 // 5, size))[2]
 
 
 def write_scene(out: Path = DEFAULT_OUT, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED) -> Path:

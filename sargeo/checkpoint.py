@@ -20,11 +20,15 @@ import torch
 
 from sargeo import __version__
 from sargeo.data.split import Split
-from sargeo.model import Generator
+from sargeo.model import INPUT_NORMS, Generator
+from sargeo.postprocess import AdjustedGenerator, OutputAdjust
 from sargeo.scaling import SarScaling
 
 FORMAT = "sargeo-checkpoint"
-FORMAT_VERSION = 1
+#: Newest format this sargeo reads. Files are written as format 1 unless they use a newer
+#: feature (input normalisation, output adjustment), so older sargeo versions refuse exactly
+#: the checkpoints they would run wrongly.
+FORMAT_VERSION = 2
 ARCHITECTURE = "unet-pix2pix-8down"
 
 
@@ -37,30 +41,56 @@ class Checkpoint:
     """A generator and its metadata; ``extra`` holds optional training state.
 
     Everything in it must be tensors or plain Python values: files are read back with
-    ``weights_only=True``, which refuses any other object.
+    ``weights_only=True``, which refuses any other object. With an ``adjust``, ``generator``
+    is (or is wrapped into) an AdjustedGenerator, so running it gives what the file would give.
     """
 
-    generator: Generator
+    generator: Generator | AdjustedGenerator
     scaling: SarScaling = field(default_factory=SarScaling)
     config: dict[str, Any] = field(default_factory=dict)
     split: dict[str, Any] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     version: str = __version__
+    adjust: OutputAdjust | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.generator, AdjustedGenerator):
+            if self.adjust is not None and self.adjust != self.generator.adjust:
+                raise ValueError("adjust differs from the adjustment of the AdjustedGenerator given")
+            self.adjust = self.generator.adjust
+        elif self.adjust is not None:
+            self.generator = AdjustedGenerator(self.generator, self.adjust, self.scaling)
 
     @property
     def width(self) -> int:
         return self.generator.width
+
+    @property
+    def input_norm(self) -> str:
+        """The generator's own setting, so the file can never disagree with the model."""
+        return self.generator.input_norm
+
+    @property
+    def plain_generator(self) -> Generator:
+        """The U-Net without output adjustment (whose weights the file stores)."""
+        gen = self.generator
+        return gen.generator if isinstance(gen, AdjustedGenerator) else gen
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | Path, half: bool = False) -> None:
     """Write atomically (temp file + rename) so a crash never leaves a broken checkpoint."""
     path = Path(path)
     state = {k: (v.half() if half and v.is_floating_point() else v)
-             for k, v in ckpt.generator.state_dict().items()}
+             for k, v in ckpt.plain_generator.state_dict().items()}
+    features: dict[str, Any] = {}
+    if ckpt.input_norm != "none":
+        features["input_norm"] = ckpt.input_norm
+    if ckpt.adjust is not None:
+        features["output_adjust"] = ckpt.adjust.to_dict()
     payload = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2 if features else 1,
         "architecture": ARCHITECTURE,
         "width": ckpt.width,
         "scaling": ckpt.scaling.to_dict(),
@@ -69,6 +99,7 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path, half: bool = False) -> N
         "metrics": ckpt.metrics,
         "version": ckpt.version,
         "generator": state,
+        **features,
         **ckpt.extra,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,13 +177,25 @@ def _field_problem(payload: dict[str, Any]) -> str | None:
             Split.from_dict(payload["split"])
     except _MALFORMED as exc:
         return f"malformed 'split' field ({type(exc).__name__}: {exc})"
+    norm = payload.get("input_norm", "none")
+    if not isinstance(norm, str) or norm not in INPUT_NORMS:
+        return f"malformed 'input_norm' field {norm!r} (expected one of {', '.join(INPUT_NORMS)})"
+    try:
+        if "output_adjust" in payload:
+            OutputAdjust.from_dict(payload["output_adjust"])
+    except _MALFORMED as exc:
+        return f"malformed 'output_adjust' field ({type(exc).__name__}: {exc})"
     return None
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Build the generator from a checkpoint file, in float32 and eval mode."""
+    """Build the generator from a checkpoint file, in float32 and eval mode.
+
+    A recorded output adjustment makes ``generator`` an AdjustedGenerator, so every user of the
+    checkpoint (scene engine, evaluation) applies it without knowing about it.
+    """
     payload = read_payload(path)
-    gen = Generator(width=int(payload["width"]))
+    gen = Generator(width=int(payload["width"]), input_norm=payload.get("input_norm", "none"))
     try:
         gen.load_state_dict({k: v.float() if v.is_floating_point() else v
                              for k, v in payload["generator"].items()})
@@ -160,7 +203,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path}: weights do not fit the recorded architecture: {exc}") from None
     gen.eval()
     known = {"format", "format_version", "architecture", "width", "scaling", "config", "split",
-             "metrics", "version", "generator"}
+             "metrics", "version", "generator", "input_norm", "output_adjust"}
+    adjust = payload.get("output_adjust")
     return Checkpoint(
         generator=gen,
         scaling=SarScaling.from_dict(payload["scaling"]),
@@ -169,4 +213,5 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         metrics=payload.get("metrics", {}),
         extra={k: v for k, v in payload.items() if k not in known},
         version=payload.get("version", "?"),
+        adjust=OutputAdjust.from_dict(adjust) if adjust is not None else None,
     )

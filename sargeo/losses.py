@@ -9,18 +9,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from sargeo.colour import rgb_to_lab
+
 REAL_LABEL = 0.9
 FAKE_LABEL = 0.1
 
 
 def lab_lightness(rgb: torch.Tensor) -> torch.Tensor:
     """CIELAB L* (0-100, D65) of sRGB images in [-1, 1], shape (N, 3, H, W) -> (N, 1, H, W)."""
-    c = ((rgb.float() + 1.0) / 2.0).clamp(0.0, 1.0)
-    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
-    y = 0.212671 * lin[:, 0:1] + 0.715160 * lin[:, 1:2] + 0.072169 * lin[:, 2:3]
-    eps = (6.0 / 29.0) ** 3
-    f = torch.where(y > eps, y.clamp_min(eps) ** (1.0 / 3.0), y / (3 * (6.0 / 29.0) ** 2) + 4.0 / 29.0)
-    return 116.0 * f - 16.0
+    return rgb_to_lab(rgb)[:, :1]
 
 
 def gradient_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -46,13 +43,20 @@ def generator_loss(
     lambda_l1: float = 100.0,
     lambda_grad: float = 100.0,
     lambda_adv: float = 1.0,
+    space: str = "rgb",
 ) -> dict[str, torch.Tensor]:
     """Eq. (5): adversarial + lambda1 * L1 + lambda2 * gradient; returns every term and 'total'.
 
     ``lambda_adv`` (1 in the paper) weights the adversarial term; with 0, `fake_logits` may be None
-    and the generator trains as a plain regression U-Net.
+    and the generator trains as a plain regression U-Net. ``space="lab"`` takes the L1 term on
+    CIELAB / 50 (about the RGB term's scale), where errors weigh as people see them.
     """
-    l1 = (fake.float() - real.float()).abs().mean()
+    if space not in ("rgb", "lab"):
+        raise ValueError(f"unknown loss space {space!r} (rgb or lab)")
+    if space == "lab":
+        l1 = ((rgb_to_lab(fake) - rgb_to_lab(real)) / 50.0).abs().mean()
+    else:
+        l1 = (fake.float() - real.float()).abs().mean()
     adv = adversarial_loss(fake_logits, REAL_LABEL) if lambda_adv else torch.zeros_like(l1)
     grad = gradient_loss(fake, real) if lambda_grad else torch.zeros_like(l1)
     total = lambda_adv * adv + lambda_l1 * l1 + lambda_grad * grad

@@ -37,19 +37,29 @@ def _up(cin: int, cout: int, dropout: float = 0.0) -> nn.Sequential:
 
 #: Decoder blocks that get dropout when it is asked for (as in pix2pix: the three innermost).
 DROPOUT_BLOCKS = 3
+#: How the generator normalises its SAR input: "none" (as given) or "tile" (per-sample standardised).
+INPUT_NORMS = ("none", "tile")
+#: Added to a tile's standard deviation so flat tiles (calm sea, fill values) are not blown up.
+TILE_STD_FLOOR = 0.05
 
 
 class Generator(nn.Module):
     """U-Net: 8 down blocks, 7 up blocks with skips, upsample + pad + conv4x4 + tanh.
 
     ``dropout`` (0 in the paper) regularises the innermost decoder blocks during training only;
-    it has no weights, so checkpoints load with or without it.
+    it has no weights, so checkpoints load with or without it. ``input_norm="tile"`` standardises
+    each sample's SAR over its pixels before the first convolution, so the net sees texture and
+    contrast rather than the scene's absolute backscatter level, which a model can use as a
+    shortcut; it has no weights either.
     """
 
     def __init__(self, width: int = 64, in_channels: int = 1, out_channels: int = 3,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, input_norm: str = "none") -> None:
         super().__init__()
+        if input_norm not in INPUT_NORMS:
+            raise ValueError(f"unknown input_norm {input_norm!r} (expected one of {', '.join(INPUT_NORMS)})")
         self.width = width
+        self.input_norm = input_norm
         downs, cin = [], in_channels
         for i, m in enumerate(DOWN_MULT):
             downs.append(_down(cin, width * m, norm=i > 0))
@@ -69,6 +79,9 @@ class Generator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_norm == "tile":
+            std, mean = torch.std_mean(x, dim=(2, 3), correction=0, keepdim=True)
+            x = (x - mean) / (std + TILE_STD_FLOOR) * 0.5
         skips = []
         for down in self.downs:
             x = down(x)

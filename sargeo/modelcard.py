@@ -15,12 +15,19 @@ from sargeo.model import count_parameters, gflops_per_tile
 _SKIP = {"data", "out", "extra", "device", "workers", "split_file", "terrains"}
 
 
-def training_command(config: dict[str, Any]) -> str:
-    """The `sargeo train` command line that reproduces a config."""
+def training_command(config: dict[str, Any], crossval: dict[str, Any] | None = None) -> str:
+    """The `sargeo train` (or, for a model made by cross-validation, `sargeo crossval`) command
+    line that reproduces a config."""
     from sargeo.train import TrainConfig
 
     defaults = TrainConfig(data="", out="").__dict__
-    parts = ["sargeo", "train", "--data", str(config.get("data")), "--out", str(config.get("out"))]
+    command = "train" if crossval is None else "crossval"
+    parts = ["sargeo", command, "--data", str(config.get("data")), "--out", str(config.get("out"))]
+    if crossval is not None:
+        parts += ["--folds", str(crossval["folds"])]
+        if (crossval.get("adjust") or {}).get("water_guard"):
+            parts.append("--water-guard")
+        parts += ["--save-final", "model.pt"]
     if config.get("split_file"):
         parts += ["--split", str(config["split_file"])]
     for key, value in config.items():
@@ -62,6 +69,66 @@ def _verdict(results: dict[str, dict[str, float]]) -> str:
             f"vs {base['ssim']:.3f}).{won}")
 
 
+#: Shipping rule for a cross-validated model: mean PSNR and SSIM over scenes above the mean
+#: colour's, and better on both in at least this share of the scenes.
+WIN_SHARE = 2 / 3
+
+
+def crossval_verdict(summary: dict[str, dict]) -> tuple[bool, str]:
+    """Whether the cross-validated model (adjusted, when it was) beats the flat mean colour, in words."""
+    method = "model, adjusted" if "model, adjusted" in summary else "model"
+    m, base = summary[method], summary["mean colour"]
+    n, both = m["psnr"]["n"], m["wins_vs_mean_colour"]["both"]
+    ok = (m["psnr"]["mean"] > base["psnr"]["mean"] and m["ssim"]["mean"] > base["ssim"]["mean"]
+          and both >= WIN_SHARE * n)
+    numbers = (f"PSNR {m['psnr']['mean']:.2f} vs {base['psnr']['mean']:.2f} dB, SSIM {m['ssim']['mean']:.3f} "
+               f"vs {base['ssim']['mean']:.3f}, better on both in {both} of {n} scenes")
+    if ok:
+        return True, f"On scenes it never saw, the model beats the flat mean colour ({numbers})."
+    return False, (f"**On scenes it never saw, the model does not clearly beat the flat mean colour** "
+                   f"({numbers}; the rule is: both means higher and better on both in 2/3 of the scenes).")
+
+
+def _crossval_section(cv: dict[str, Any]) -> list[str]:
+    summary, per_scene = cv["summary"], cv["per_scene"]
+    n = summary["mean colour"]["psnr"]["n"]
+    lines = [f"## Cross-validation ({cv['folds']} folds by scene, {n} scenes)", "",
+             "Each scene scored by a model trained without it; mean ± spread over scenes.", "",
+             "| method | PSNR (dB) | SSIM | CIEDE2000 | SAM (deg) | better than mean colour on both |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for method, s in summary.items():
+        cells = [f"{s[k]['mean']:.{d}f} ± {s[k]['std']:.{d}f}"
+                 for k, d in (("psnr", 2), ("ssim", 3), ("ciede2000", 1), ("sam", 1))]
+        won = "" if method == "mean colour" else f"{s['wins_vs_mean_colour']['both']} of {n}"
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {won} |")
+    lines += ["", crossval_verdict(summary)[1], "", "PSNR / SSIM per held-out scene:", "",
+              "| scene | " + " | ".join(per_scene) + " |",
+              "| --- |" + " --- |" * len(per_scene)]
+    for scene in per_scene["mean colour"]:
+        cells = [f"{per_scene[m][scene]['psnr']:.2f} / {per_scene[m][scene]['ssim']:.3f}" for m in per_scene]
+        lines.append(f"| {scene} | " + " | ".join(cells) + " |")
+    for scene, w in (cv.get("water") or {}).items():
+        shown = ", ".join(f"{k} {v:+.1f}" for k, v in w.items() if k != "water_fraction")
+        lines.append(f"\nCalm water in {scene} ({w['water_fraction']:.0%} of pixels), "
+                     f"L* of water minus land: {shown}.")
+    return lines
+
+
+def _feature_lines(ckpt: Checkpoint) -> list[str]:
+    """One line each for the input normalisation and output adjustment, when the checkpoint has them."""
+    lines = []
+    if ckpt.input_norm == "tile":
+        lines.append("- input normalisation: each tile's SAR is standardised (mean removed, divided by its "
+                     "spread) inside the generator, so absolute backscatter level is not used")
+    a = ckpt.adjust
+    if a is not None:
+        mean = ", ".join(str(round(255 * v)) for v in a.mean_rgb)
+        guard = "; water guard on (calm water kept darker than the land around it)" if a.water_guard else ""
+        lines.append(f"- output adjustment: lightness x{a.lightness:.2f} and chroma x{a.chroma:.2f} "
+                     f"toward the training mean colour (RGB {mean}){guard}")
+    return lines
+
+
 def render_card(ckpt: Checkpoint, title: str = "sargeo model") -> str:
     """Markdown model card for a checkpoint."""
     info = ckpt.extra.get("card", {})
@@ -72,9 +139,10 @@ def render_card(ckpt: Checkpoint, title: str = "sargeo model") -> str:
              f"{gflops_per_tile(ckpt.generator):.2f} GFLOPs per 256 x 256 tile",
              f"- input: one SAR band, sigma0 in dB clipped to [{s.db_min:g}, {s.db_max:g}] and scaled to "
              "[-1, 1] (the SEN1-2 PNG scale); output: RGB in [-1, 1]",
-             f"- sargeo {ckpt.version}", "", "## Training", ""]
+             *_feature_lines(ckpt), f"- sargeo {ckpt.version}", "", "## Training", ""]
+    crossval = ckpt.metrics.get("crossval")
     if ckpt.config:
-        lines += ["```bash", training_command(ckpt.config), "```", ""]
+        lines += ["```bash", training_command(ckpt.config, crossval), "```", ""]
         lines += [f"- {k}: {ckpt.config[k]}" for k in ("lambda_l1", "lambda_grad", "lambda_adv", "augment",
                                                      "epochs", "batch_size", "lr_g") if k in ckpt.config]
         if "epoch" in ckpt.metrics:
@@ -87,6 +155,8 @@ def render_card(ckpt: Checkpoint, title: str = "sargeo model") -> str:
     if ckpt.split:
         lines += ["", "## Split (whole scenes)", ""]
         lines += [f"- {part}: {', '.join(ckpt.split.get(part, []))}" for part in ("train", "val", "test")]
+    if crossval:
+        lines += ["", *_crossval_section(crossval)]
     if info.get("test"):
         lines += ["", f"## Held-out test scenes ({info.get('test_pairs', '?')} pairs)", "",
                   *_metrics_table(info["test"])]

@@ -183,6 +183,28 @@ def comparison_figure(samples: Sequence[Mapping], path: str | Path, columns: Seq
     _image_grid(grid, columns, [s["title"] for s in samples], path)
 
 
+def crossval_figure(per_scene: Mapping[str, Mapping[str, Mapping]], path: str | Path, baseline: str) -> None:
+    """Per held-out scene, each method's PSNR and SSIM minus the baseline's (above zero: better)."""
+    scenes = list(per_scene[baseline])
+    methods = [m for m in per_scene if m != baseline]
+    fig = Figure(figsize=(max(6.0, 0.5 * len(scenes) + 2), 6.0), dpi=DPI)
+    axes = fig.subplots(2, 1, sharex=True)
+    x = np.arange(len(scenes))
+    width = 0.8 / max(len(methods), 1)
+    for ax, metric, unit in zip(axes, ("psnr", "ssim"), ("dB", ""), strict=True):
+        for j, method in enumerate(methods):
+            delta = [per_scene[method][sc][metric] - per_scene[baseline][sc][metric] for sc in scenes]
+            ax.bar(x + (j - (len(methods) - 1) / 2) * width, delta, width, label=method)
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_ylabel(f"{metric.upper()} - {baseline} {unit}".strip(), fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7, ncol=len(methods))
+    axes[0].set_title("held-out scenes: difference to the flat mean colour", fontsize=9)
+    axes[1].set_xticks(x, scenes, rotation=60, ha="right", fontsize=6)
+    fig.subplots_adjust(left=0.1, right=0.99, bottom=0.3, top=0.94, hspace=0.08)
+    fig.savefig(path, format="png", dpi=DPI)
+
+
 def sample_grid_figure(
     sar: np.ndarray,
     generated: np.ndarray,

@@ -68,6 +68,11 @@ class TrainConfig:
     lambda_grad: float = 100.0
     lambda_adv: float = 1.0
     dropout: float = 0.0
+    #: "tile": standardise each SAR patch inside the generator, so colour cannot follow the
+    #: scene's absolute backscatter level (see sargeo.model.Generator)
+    input_norm: str = "none"
+    #: "rgb" (paper) or "lab": the L1 term on CIELAB instead of RGB
+    loss_space: str = "rgb"
     augment: bool = False
     sar_jitter_db: float = 0.0
     terrains: list[str] | None = None
@@ -280,6 +285,48 @@ def validate(gen: torch.nn.Module, pairs: list, device: torch.device,
     return {"val_psnr": float(np.nanmean(arr[:, 0])), "val_ssim": float(np.nanmean(arr[:, 1]))}, kept
 
 
+def build_models(cfg: TrainConfig) -> tuple[Generator, Discriminator]:
+    """Generator and discriminator of a recipe, with the paper's N(0, 0.02) initialisation."""
+    gen = Generator(cfg.width, dropout=cfg.dropout, input_norm=cfg.input_norm)
+    disc = Discriminator(cfg.width)
+    init_weights(gen)
+    init_weights(disc)
+    return gen, disc
+
+
+def build_optimizers(cfg: TrainConfig, gen: torch.nn.Module,
+                     disc: torch.nn.Module) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    betas = (cfg.beta1, cfg.beta2)
+    return (torch.optim.Adam(gen.parameters(), lr=cfg.lr_g, betas=betas),
+            torch.optim.Adam(disc.parameters(), lr=cfg.lr_d, betas=betas))
+
+
+def gan_step(gen: torch.nn.Module, disc: torch.nn.Module, opt_g: torch.optim.Optimizer,
+             opt_d: torch.optim.Optimizer, sar: torch.Tensor, real: torch.Tensor, cfg: TrainConfig,
+             autocast: Callable[[], Any]) -> tuple[float, dict[str, float]]:
+    """One optimisation step: the discriminator first (unless lambda_adv is 0), then the generator.
+
+    Returns the discriminator loss and the generator's loss terms.
+    """
+    with autocast():
+        fake = gen(sar)
+    d_loss = torch.zeros(())
+    if cfg.lambda_adv:
+        with autocast():
+            d_loss = losses.discriminator_loss(disc(sar, real), disc(sar, fake.detach()))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+    with autocast():
+        logits = disc(sar, fake) if cfg.lambda_adv else None
+        g = losses.generator_loss(logits, fake, real, cfg.lambda_l1, cfg.lambda_grad, cfg.lambda_adv,
+                                  space=cfg.loss_space)
+    opt_g.zero_grad(set_to_none=True)
+    g["total"].backward()
+    opt_g.step()
+    return d_loss.item(), {k: v.item() for k, v in g.items()}
+
+
 class _Run:
     """State of one training run; methods are the stages of an epoch."""
 
@@ -306,17 +353,13 @@ class _Run:
             f"{len(self.val_pairs)} validation pairs from {len(self.split.val)} scenes, "
             f"device {ctx.device}, {ctx.world} process(es)")
 
-        self.gen, self.disc = Generator(cfg.width, dropout=cfg.dropout), Discriminator(cfg.width)
-        init_weights(self.gen)
-        init_weights(self.disc)
+        self.gen, self.disc = build_models(cfg)
         # Weights start equal on every rank; from here on each rank has its own streams, which
         # the DataLoader's worker seeds are drawn from as well.
         _seed_everything(_rank_seed(cfg.seed, ctx.rank))
         self.gen.to(ctx.device)
         self.disc.to(ctx.device)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr_d, betas=betas)
+        self.opt_g, self.opt_d = build_optimizers(cfg, self.gen, self.disc)
         self.epoch, self.best = 0, -math.inf
         self.amp = autocast_dtype(ctx.device) if cfg.amp else None
         self.train_mean_rgb: list[float] | None = None
@@ -380,24 +423,10 @@ class _Run:
                    leave=False, dynamic_ncols=True)
         for step, (sar, real) in enumerate(bar):
             sar, real = sar.to(dev, non_blocking=True), real.to(dev, non_blocking=True)
-            with self._autocast():
-                fake = self.g_model(sar)
-            d_loss = torch.zeros(())
-            if cfg.lambda_adv:
-                with self._autocast():
-                    d_loss = losses.discriminator_loss(self.d_model(sar, real),
-                                                       self.d_model(sar, fake.detach()))
-                self.opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                self.opt_d.step()
-            with self._autocast():
-                logits = self.d_model(sar, fake) if cfg.lambda_adv else None
-                g = losses.generator_loss(logits, fake, real, cfg.lambda_l1, cfg.lambda_grad, cfg.lambda_adv)
-            self.opt_g.zero_grad(set_to_none=True)
-            g["total"].backward()
-            self.opt_g.step()
-            row = {"epoch": self.epoch + 1, "step": step, "d_loss": d_loss.item(),
-                   **{f"g_{k}": v.item() for k, v in g.items()}}
+            d_loss, g = gan_step(self.g_model, self.d_model, self.opt_g, self.opt_d, sar, real, cfg,
+                                 self._autocast)
+            row = {"epoch": self.epoch + 1, "step": step, "d_loss": d_loss,
+                   **{f"g_{k}": v for k, v in g.items()}}
             step_rows.append(row)
             for k in STEP_FIELDS[2:]:
                 sums[k] = sums.get(k, 0.0) + row[k]

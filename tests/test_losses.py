@@ -74,3 +74,14 @@ def test_adversarial_term_can_be_switched_off():
     out = losses.generator_loss(None, fake, real, lambda_l1=100, lambda_grad=100, lambda_adv=0)
     assert out["adv"].item() == 0.0
     assert out["total"].item() == pytest.approx(25.0)
+
+
+def test_gradient_loss_has_finite_gradients_at_black_white_and_mid_grey():
+    fake = torch.zeros(1, 3, 6, 6)
+    fake[:, :, :2] = -1.0  # black and white: the clamped ends of the gamma and cube-root curves
+    fake[:, :, 4:] = 1.0
+    fake.requires_grad_()
+    real = torch.rand(1, 3, 6, 6) * 2 - 1
+    losses.gradient_loss(fake, real).backward()
+    assert torch.isfinite(fake.grad).all()
+    assert fake.grad.abs().sum() > 0

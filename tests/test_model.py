@@ -78,3 +78,24 @@ def test_dropout_acts_in_training_only_and_keeps_the_weights_layout():
         g.eval()
         plain.eval()
         torch.testing.assert_close(g(x), plain(x))
+
+
+@pytest.mark.parametrize(("norm", "offset_changes_output"), [("tile", False), ("none", True)])
+def test_tile_input_norm_ignores_the_scene_backscatter_level(norm, offset_changes_output):
+    torch.manual_seed(0)
+    g = Generator(width=4, input_norm=norm)
+    init_weights(g)
+    g.eval()
+    x = torch.rand(2, 1, 256, 256) * 0.6 - 0.5  # [-0.5, 0.1]: +0.3 stays inside [-1, 1]
+    with torch.no_grad():
+        diff = (g(x + 0.3) - g(x)).abs().max().item()
+    assert g.input_norm == norm
+    assert (diff > 1e-3) if offset_changes_output else (diff < 1e-5)
+
+
+def test_tile_input_norm_adds_no_weights_and_unknown_modes_are_refused():
+    tile = Generator(width=4, input_norm="tile")
+    assert tile.state_dict().keys() == Generator(width=4).state_dict().keys()
+    Generator(width=4).load_state_dict(tile.state_dict())
+    with pytest.raises(ValueError, match="unknown input_norm 'pixel'"):
+        Generator(width=4, input_norm="pixel")

@@ -11,6 +11,7 @@ from sargeo.cli.main import cli
 from sargeo.cli.train import train_cmd
 from sargeo.model import Generator
 from sargeo.modelcard import render_card, training_command
+from sargeo.postprocess import OutputAdjust
 from sargeo.train import TrainConfig
 
 
@@ -47,3 +48,19 @@ def test_card_shows_size_scaling_split_and_scores(tmp_path):
     save_checkpoint(ckpt, path)
     result = CliRunner().invoke(cli, ["info", "-c", str(path)])
     assert result.exit_code == 0 and "| mean colour | 12.000" in result.output
+
+
+def test_card_names_input_normalisation_and_output_adjustment_only_when_present():
+    plain = render_card(Checkpoint(generator=Generator(width=4)))
+    assert "input normalisation" not in plain and "output adjustment" not in plain
+    adjust = OutputAdjust(mean_rgb=(0.2, 0.4, 0.6), lightness=0.8, chroma=0.55, water_guard=True)
+    text = render_card(Checkpoint(generator=Generator(width=4, input_norm="tile"), adjust=adjust))
+    assert "0.21 M parameters" in text  # the wrapper adds no weights
+    lines = text.splitlines()
+    assert sum("input normalisation: each tile's SAR is standardised" in line for line in lines) == 1
+    [line] = [line for line in lines if line.startswith("- output adjustment")]
+    assert "lightness x0.80" in line and "chroma x0.55" in line and "RGB 51, 102, 153" in line
+    assert "water guard on" in line
+    no_guard = render_card(Checkpoint(generator=Generator(width=4),
+                                      adjust=OutputAdjust(mean_rgb=(0.2, 0.4, 0.6))))
+    assert "- output adjustment: lightness x1.00" in no_guard and "water guard" not in no_guard

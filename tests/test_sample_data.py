@@ -100,3 +100,18 @@ def test_committed_file_matches_the_script_defaults(maker, scene):
         assert src.transform == maker.TRANSFORM
         assert src.tags()["SARGEO_SEED"] == str(maker.DEFAULT_SEED)
     np.testing.assert_array_equal(data, maker.make_scene())
+
+
+def test_water_mask_marks_the_dark_lake_and_river_of_the_committed_scene(maker, scene):
+    """The mask that water tests use as ground truth lines up with the water in the shipped file."""
+    from scipy.ndimage import binary_erosion
+
+    data, nodata = scene
+    water = maker.water_mask()
+    assert water.shape == data.shape and water.dtype == bool
+    assert 0.005 < water.mean() < 0.05
+    valid = data != nodata
+    core = binary_erosion(water, iterations=2) & valid
+    assert np.median(data[core]) < -22 and (data[core] < -15).mean() > 0.97
+    assert np.median(data[~water & valid]) > -14
+    assert maker.water_mask(256, 7).shape == maker.make_scene(256, 7).shape

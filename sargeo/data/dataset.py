@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import rasterio
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -56,6 +55,8 @@ _READERS: dict[str, Callable[[Pair], tuple[np.ndarray, np.ndarray]]] = {
 
 
 def _read_bands(path: Path, bands: int | tuple[int, ...]) -> np.ndarray:
+    import rasterio  # only GeoTIFF pairs need it
+
     with rasterio.open(path) as ds:
         return ds.read(bands).astype(np.float32)
 
@@ -90,17 +91,27 @@ class PairDataset(Dataset):
         self.pairs = tuple(pairs)
         self.size = size
         self.augment = augment
-        self.jitter = 2 * sar_jitter_db / (_SAR_SCALING.db_max - _SAR_SCALING.db_min)
+        self.jitter = jitter_unit(sar_jitter_db)
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         sar, rgb = load_pair(self.pairs[i], self.size)
-        x, y = torch.from_numpy(sar)[None], torch.from_numpy(rgb)
-        if self.jitter:
-            x = (x + (torch.rand(()) * 2 - 1) * self.jitter).clamp(-1.0, 1.0)
-        return _augment(x, y) if self.augment else (x, y)
+        return augment_pair(torch.from_numpy(sar)[None], torch.from_numpy(rgb), self.jitter, self.augment)
+
+
+def jitter_unit(sar_jitter_db: float) -> float:
+    """A dB offset on the model's [-1, 1] SAR scale."""
+    return 2 * sar_jitter_db / (_SAR_SCALING.db_max - _SAR_SCALING.db_min)
+
+
+def augment_pair(x: torch.Tensor, y: torch.Tensor, jitter: float,
+                 flips: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training sample's randomness: a SAR level offset in [-jitter, jitter], then flips/turns."""
+    if jitter:
+        x = (x + (torch.rand((), device=x.device) * 2 - 1) * jitter).clamp(-1.0, 1.0)
+    return _augment(x, y) if flips else (x, y)
 
 
 def _augment(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

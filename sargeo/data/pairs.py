@@ -19,9 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import rasterio
 from PIL import Image
-from rasterio.errors import RasterioError
 
 UNKNOWN = "unknown"
 #: Folder names of the Kaggle "Segregated by Terrain" re-upload (``v_2/<terrain>/s1``).
@@ -31,7 +29,7 @@ _SEN_NAME = re.compile(r"^(ROIs\d+_[a-z]+)_(?:s[12](?:_cloud[a-z]+)?_)?(\d+)_p?(
 _ROLE = re.compile(r"(?<![a-z0-9])s([12])(_cloudfree|_cloudy)?(?![a-z0-9])", re.I)
 _FORMATS = {".png": "png", ".tif": "sen12ms", ".tiff": "sen12ms"}
 _BEN_PATCH = re.compile(r"^(.+)_\d+_\d+$")
-_UNREADABLE = (OSError, SyntaxError, ValueError, RasterioError)
+_UNREADABLE = (OSError, SyntaxError, ValueError)  # rasterio's errors are caught where raised
 
 
 @dataclass(frozen=True)
@@ -288,7 +286,14 @@ def _check_png(path: Path) -> None:
 def _check_tif(min_bands: int) -> Callable[[Path], None]:
     """Header check: the GeoTIFF opens and has the bands we will read."""
     def check(path: Path) -> None:
-        with rasterio.open(path) as ds:
-            if ds.count < min_bands:
-                raise ValueError(f"{ds.count} band(s), need at least {min_bands}")
+        import rasterio  # only GeoTIFF pairs need it
+        from rasterio.errors import RasterioError
+
+        try:
+            with rasterio.open(path) as ds:
+                count = ds.count
+        except RasterioError as exc:
+            raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        if count < min_bands:
+            raise ValueError(f"{count} band(s), need at least {min_bands}")
     return check

@@ -1,0 +1,62 @@
+"""Differentiable sRGB <-> CIELAB (D65, 2 degree observer) on model-range tensors.
+
+The losses compare lightness and the output adjustment moves colours in LAB, so both
+need a conversion that runs on batches on any device and carries gradients. The
+constants are scikit-image's (``rgb2lab`` / ``lab2rgb``), so numbers agree with the
+metrics computed with it. Everything runs in float32, even inside a bf16 autocast
+region: cube roots and gamma curves lose whole L* units in bf16.
+"""
+
+from __future__ import annotations
+
+import torch
+
+#: Linear sRGB -> XYZ (sRGB specification, as in skimage.color).
+XYZ_FROM_RGB = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+#: D65 white point, 2 degree observer.
+WHITE_D65 = (0.95047, 1.0, 1.08883)
+_EPS = 0.008856  # (6/29)^3: below it f(t) is linear
+_KAPPA = 7.787  # slope of the linear segment of f(t)
+_F_EPS = 0.2068966  # 6/29 = f(_EPS): below it f^-1 is linear
+_SRGB_LIN = 0.0031308  # linear-light threshold of the sRGB gamma curve
+
+_f64 = torch.float64
+_xyzn = torch.tensor(XYZ_FROM_RGB, dtype=_f64) / torch.tensor(WHITE_D65, dtype=_f64)[:, None]
+_lab = torch.tensor([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]], dtype=_f64)
+#: Linear sRGB -> XYZ relative to the white point, and back.
+_XYZN_FROM_RGB, _RGB_FROM_XYZN = _xyzn.float(), torch.linalg.inv(_xyzn).float()
+#: (f(x), f(y), f(z)) -> (L* + 16, a*, b*), and back.
+_LAB_FROM_F, _F_FROM_LAB = _lab.float(), torch.linalg.inv(_lab).float()
+_L_OFFSET = torch.tensor([16.0, 0.0, 0.0]).view(1, 3, 1, 1)
+#: skimage clips negative Z (colours far outside the gamut) before inverting f, but not X or Y.
+_F_MIN = torch.tensor([-torch.inf, -torch.inf, 0.0]).view(1, 3, 1, 1)
+
+
+def _mix(matrix: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """A 3x3 matrix times the channel axis of (N, 3, H, W): one matmul, kept in float32 under autocast."""
+    with torch.autocast(t.device.type, enabled=False):
+        return (matrix.to(t.device) @ t.flatten(2)).view(t.shape)
+
+
+def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [-1, 1], (N, 3, H, W) -> CIELAB (N, 3, H, W): L* in 0..100, then a*, b*."""
+    c = (rgb.float() * 0.5 + 0.5).clamp(0.0, 1.0)
+    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    t = _mix(_XYZN_FROM_RGB, lin)
+    # clamp_min keeps the unused branch of torch.where finite, so its gradient is never NaN
+    f = torch.where(t > _EPS, t.clamp_min(_EPS) ** (1.0 / 3.0), _KAPPA * t + 16.0 / 116.0)
+    return _mix(_LAB_FROM_F, f) - _L_OFFSET.to(f.device)
+
+
+def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
+    """CIELAB (N, 3, H, W) -> sRGB in [-1, 1], out-of-gamut colours clamped."""
+    lab = lab.float()
+    f = torch.maximum(_mix(_F_FROM_LAB, lab + _L_OFFSET.to(lab.device)), _F_MIN.to(lab.device))
+    t = torch.where(f > _F_EPS, f**3, (f - 16.0 / 116.0) / _KAPPA)
+    lin = _mix(_RGB_FROM_XYZN, t)
+    c = torch.where(lin > _SRGB_LIN, 1.055 * lin.clamp_min(_SRGB_LIN) ** (1 / 2.4) - 0.055, lin * 12.92)
+    return c.clamp(0.0, 1.0) * 2.0 - 1.0
