@@ -1,10 +1,10 @@
-"""Make the README pictures with the shipped default model.
+"""Make the README picture of the sample scene with the shipped default model.
 
-    python docs/make_figures.py [--shared ../shared/data]
+    python docs/make_figures.py
 
-docs/sample_scene.png: the sample scene (sample_data/) next to its colorization.
-docs/heldout_pairs.png: held-out test pairs of the default model's split (SAR | model | optical),
-drawn from the real SEN1-2 data in ../shared when it is present.
+docs/sample_scene.png: the sample scene (sample_data/) next to its colorization. The
+cross-validation figure, docs/default_model/crossval.png, comes from
+docs/default_model/package.py.
 """
 
 from __future__ import annotations
@@ -17,12 +17,6 @@ import numpy as np
 import rasterio
 from matplotlib.figure import Figure
 
-from sargeo.checkpoint import load_checkpoint
-from sargeo.data import Split, discover_pairs, load_pair
-from sargeo.evaluate import model_method
-from sargeo.models import default_checkpoint_path
-from sargeo.report import comparison_figure
-from sargeo.scaling import unit_to_image
 from sargeo.scene import colorize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,28 +43,9 @@ def sample_figure(out: Path) -> None:
     fig.savefig(out)
 
 
-def heldout_figure(shared: Path, out: Path, n: int = 4) -> None:
-    ckpt_path = default_checkpoint_path()
-    split = Split.from_dict(load_checkpoint(ckpt_path).split)
-    pairs = split.part(discover_pairs(shared).pairs, "test")
-    step = max(1, len(pairs) // n)
-    method, _ = model_method("default model", ckpt_path, device="cpu")
-    samples = []
-    for pair in pairs[::step][:n]:
-        sar, rgb = load_pair(pair)
-        samples.append({"title": pair.name, "images": {
-            "SAR": unit_to_image(sar), "default model": method.predict(sar),
-            "optical": unit_to_image(rgb)}})
-    comparison_figure(samples, out, columns=["SAR", "default model", "optical"])
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     sample_figure(ROOT / "docs" / "sample_scene.png")
-    if args.shared.is_dir():
-        heldout_figure(args.shared, ROOT / "docs" / "heldout_pairs.png")
 
 
 if __name__ == "__main__":

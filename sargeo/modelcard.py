@@ -154,7 +154,8 @@ def render_card(ckpt: Checkpoint, title: str = "sargeo model") -> str:
         lines += ["", "## Data", "", info["data"]]
     if ckpt.split:
         lines += ["", "## Split (whole scenes)", ""]
-        lines += [f"- {part}: {', '.join(ckpt.split.get(part, []))}" for part in ("train", "val", "test")]
+        lines += [f"- {part}: {', '.join(ckpt.split[part])}" for part in ("train", "val", "test")
+                  if ckpt.split.get(part)]
     if crossval:
         lines += ["", *_crossval_section(crossval)]
     if info.get("test"):

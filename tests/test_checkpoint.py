@@ -170,13 +170,16 @@ def test_newer_format_is_refused(tmp_path, ckpt):
         load_checkpoint(path)
 
 
-def test_shipped_default_model_still_loads_and_re_saves_unchanged(tmp_path):
-    assert read_payload(DEFAULT_MODEL)["format_version"] == 1
+def test_shipped_default_model_loads_and_re_saves_unchanged(tmp_path):
+    """The shipped model uses both format-2 features; saving it again keeps every field and weight."""
+    assert read_payload(DEFAULT_MODEL)["format_version"] == 2
     ckpt = load_checkpoint(DEFAULT_MODEL)
-    assert type(ckpt.generator) is Generator and ckpt.input_norm == "none" and ckpt.adjust is None
+    assert type(ckpt.plain_generator) is Generator and ckpt.input_norm == "tile"
+    assert ckpt.adjust is not None and ckpt.adjust.water_guard
     save_checkpoint(ckpt, tmp_path / "again.pt")
     again, original = _payload(tmp_path / "again.pt"), _payload(DEFAULT_MODEL)
-    assert again["format_version"] == 1 and again.keys() == original.keys()
+    assert again["format_version"] == 2 and again.keys() == original.keys()
+    assert again["output_adjust"] == original["output_adjust"]
     for key, value in original["generator"].items():
         want = value.float() if value.is_floating_point() else value
         torch.testing.assert_close(again["generator"][key], want)

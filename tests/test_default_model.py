@@ -21,9 +21,11 @@ def test_default_model_ships_small_and_self_describing():
     assert DEFAULT_MODEL.stat().st_size < 30 * 2**20
     ckpt = load_checkpoint(DEFAULT_MODEL)
     assert ckpt.scaling.db_min == -25 and ckpt.scaling.db_max == 0
-    card = ckpt.extra["card"]
-    assert set(card["test"]) == {"default model", "mean colour", "grey SAR"}
-    assert set(ckpt.split["test"]).isdisjoint(ckpt.split["train"])
+    cv = ckpt.metrics["crossval"]
+    assert cv["folds"] >= 5 and set(cv["summary"]) == {"model", "model, adjusted", "mean colour", "grey SAR"}
+    scenes = set(cv["per_scene"]["mean colour"])
+    assert len(scenes) >= 11 and scenes == set(ckpt.split["train"])  # every scene scored while held out
+    assert ckpt.adjust is not None and ckpt.adjust.water_guard
 
 
 def test_info_prints_the_card_that_ships_beside_the_weights():
@@ -31,6 +33,7 @@ def test_info_prints_the_card_that_ships_beside_the_weights():
     assert result.exit_code == 0
     assert result.output == MODEL_CARD.read_text()
     assert "CC-BY 4.0" in result.output and "mean colour" in result.output
+    assert "On scenes it never saw, the model" in result.output  # the verdict of the cross-validation
 
 
 def test_colorize_without_checkpoint_uses_the_default_model(tmp_path):

@@ -64,3 +64,20 @@ def test_card_names_input_normalisation_and_output_adjustment_only_when_present(
     no_guard = render_card(Checkpoint(generator=Generator(width=4),
                                       adjust=OutputAdjust(mean_rgb=(0.2, 0.4, 0.6))))
     assert "- output adjustment: lightness x1.00" in no_guard and "water guard" not in no_guard
+
+
+def test_crossval_command_in_the_card_parses_back_to_the_same_recipe(tmp_path):
+    from sargeo.cli.crossval import crossval_cmd
+
+    cfg = TrainConfig(data=str(tmp_path), out="o", width=16, epochs=80, batch_size=8, lambda_adv=0.0,
+                      dropout=0.5, augment=True, sar_jitter_db=6.0, input_norm="tile", loss_space="lab")
+    cv = {"folds": 5, "adjust": {"water_guard": True}}
+    argv = shlex.split(training_command(asdict(cfg), cv))
+    assert argv[:2] == ["sargeo", "crossval"]
+    ctx = crossval_cmd.make_context("crossval", argv[2:])
+    assert ctx.params["folds"] == 5 and ctx.params["water_guard"] and ctx.params["save_final"] is not None
+    skip = ("data", "out", "workers")  # run settings of this machine, not the recipe
+    recipe = {k: v for k, v in ctx.params.items()
+              if v is not None and k in TrainConfig.__dataclass_fields__ and k not in skip}
+    rebuilt = TrainConfig.from_dict({**asdict(TrainConfig(data=str(tmp_path), out="o")), **recipe})
+    assert rebuilt == cfg
