@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .errors import friendly_errors
-from .options import device_option, quiet_option, recipe_options
+from .options import device_option, finetune_base, init_option, quiet_option, recipe_options
 
 
 @click.command("crossval")
@@ -20,6 +20,7 @@ from .options import device_option, quiet_option, recipe_options
 @click.option("--folds", type=click.IntRange(2), default=5, show_default=True,
               help="Number of folds; whole scenes go to one fold each.")
 @recipe_options
+@init_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for folds, init and shuffling.")
 @click.option("--adjust/--no-adjust", default=True, show_default=True,
               help="Also score the model shrunk toward the mean colour in CIELAB, factors chosen per fold on "
@@ -48,7 +49,7 @@ def crossval_cmd(data: str, out: Path, folds: int, seed: int, adjust: bool, wate
     """
     from sargeo.crossval import cross_validate, load_samples, write_report
     from sargeo.device import resolve_device
-    from sargeo.train import TrainConfig
+    from sargeo.train import TrainConfig, load_init
 
     if save_final is not None and save_final.exists():
         raise click.BadParameter(f"{save_final} already exists", param_hint="--save-final")
@@ -59,7 +60,9 @@ def crossval_cmd(data: str, out: Path, folds: int, seed: int, adjust: bool, wate
                                  param_hint="--eval-epochs") from None
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
     given = {k: v for k, v in recipe.items() if v is not None}
+    given = finetune_base(given.pop("init", None), given)
     cfg = TrainConfig.from_dict({**asdict(TrainConfig(data=data, out=str(out))), **given, "seed": seed})
+    init = load_init(cfg.init) if cfg.init else None
     dev = resolve_device(device or "auto")
     cfg = replace(cfg, device=str(dev))
     samples = load_samples(data, log)
@@ -71,7 +74,7 @@ def crossval_cmd(data: str, out: Path, folds: int, seed: int, adjust: bool, wate
         bar = tqdm(total=folds * cfg.epochs, unit="epoch", desc="crossval", dynamic_ncols=True)
     try:
         report = cross_validate(samples, cfg, folds, dev, seed, adjust, water_guard, epochs, workers, log,
-                                progress=bar.update if bar else None)
+                                progress=bar.update if bar else None, init=init)
     finally:
         if bar is not None:
             bar.close()
@@ -80,5 +83,5 @@ def crossval_cmd(data: str, out: Path, folds: int, seed: int, adjust: bool, wate
     if save_final is not None:
         from sargeo.crossval import train_final
 
-        train_final(samples, cfg, report, save_final, dev, seed, log)
+        train_final(samples, cfg, report, save_final, dev, seed, log, init=init)
         log(f"wrote {save_final}")

@@ -43,3 +43,19 @@ def recipe_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(RECIPE_OPTIONS):
         func = option(func)
     return func
+
+
+init_option = click.option(
+    "--init", metavar="CKPT|default",
+    help="Fine-tune from this checkpoint ('default': the shipped model), keeping its architecture, SAR "
+         "scaling and recipe; fine-tuning defaults unless given: --epochs 20 --lr-g 2e-5 --lr-d 1e-6.")
+
+
+def finetune_base(init: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """Recipe options for a run: with --init, the start's architecture and recipe plus the
+    fine-tuning defaults, overridden by what was given."""
+    if not init:
+        return given
+    from sargeo.train import finetune_options, load_init
+
+    return {**finetune_options(load_init(init)), **given, "init": init}

@@ -11,7 +11,7 @@ from sargeo.checkpoint import read_payload
 from sargeo.train import TrainConfig, train
 
 from .errors import friendly_errors
-from .options import device_option, quiet_option, recipe_options
+from .options import device_option, finetune_base, init_option, quiet_option, recipe_options
 
 
 def _resume_config(resume: Path) -> tuple[Path, dict]:
@@ -24,6 +24,7 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--out", type=click.Path(file_okay=False),
               help="New run folder for logs, figures, checkpoints (refused if it holds a run).")
 @recipe_options
+@init_option
 @click.option("--terrain", "terrains", multiple=True, help="Only these terrains (repeatable).")
 @click.option("--max-per-terrain", type=click.IntRange(1), help="Cap pairs per terrain.")
 @click.option("--val-fraction", type=click.FloatRange(0, 1), help="Share of scenes for validation.")
@@ -53,7 +54,7 @@ def train_cmd(resume: Path | None, quiet: bool, terrains: tuple[str, ...], **opt
         checkpoint, base = _resume_config(resume)
         base.update(given)
     else:
-        base = given
+        base = finetune_base(given.pop("init", None), given)
         missing = [f"--{k}" for k in ("data", "out") if k not in given]
         if missing:
             raise click.UsageError(f"missing {' and '.join(missing)} (or use --resume)")

@@ -35,12 +35,13 @@ from sargeo.metrics import compute_all
 from sargeo.model import Generator
 from sargeo.postprocess import OutputAdjust, adjust_images
 from sargeo.scaling import SarScaling, unit_to_image
-from sargeo.train import TrainConfig, build_models, build_optimizers, gan_step
+from sargeo.train import TrainConfig, build_models, build_optimizers, gan_step, init_adjust, start_from
 
 MODEL = "model"
 ADJUSTED = "model, adjusted"
 MEAN_COLOUR = "mean colour"
 GREY_SAR = "grey SAR"
+STARTING = "starting model"
 #: Shrink factors tried for lightness and for chroma (1 = the model's output, 0 = the flat mean colour).
 SHRINK_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Selection score: PSNR (dB) + this x SSIM, i.e. 0.05 SSIM is worth 1 dB; both metrics count.
@@ -108,13 +109,16 @@ def mean_rgb(samples: Iterable[Sample]) -> tuple[float, float, float]:
 
 def fit(samples: Sequence[Sample], cfg: TrainConfig, device: torch.device, seed: int = 0,
         on_epoch: Callable[[int, Generator], None] | None = None,
-        progress: Callable[[int], None] | None = None) -> Generator:
+        progress: Callable[[int], None] | None = None, init: Checkpoint | None = None) -> Generator:
     """Train a generator on in-memory samples with the recipe `cfg` (same losses and steps as
-    `sargeo train`, without its run folder); `on_epoch(epoch, gen)` sees the model after each epoch."""
+    `sargeo train`, without its run folder), from `init`'s weights when given;
+    `on_epoch(epoch, gen)` sees the model after each epoch."""
     if len(samples) < 2:
         raise ValueError("need at least 2 training pairs (BatchNorm needs batches of 2 or more)")
     torch.manual_seed(seed)
     gen, disc = build_models(cfg)
+    if init is not None:
+        start_from(gen, init)
     gen.to(device)
     disc.to(device)
     opt_g, opt_d = build_optimizers(cfg, gen, disc)
@@ -284,9 +288,14 @@ def cross_validate(
     workers: int = 1,
     log: Callable[[str], None] = print,
     progress: Callable[[int], None] | None = None,
+    init: Checkpoint | None = None,
 ) -> dict[str, Any]:
     """Train one model per fold and score every scene while held out; returns the full report
-    (per-image rows, per-scene table, summary, chosen adjustment, water check, predictions)."""
+    (per-image rows, per-scene table, summary, chosen adjustment, water check, predictions).
+
+    With `init`, every fold fine-tunes that checkpoint, and the checkpoint as it is (with its own
+    output adjustment) is scored too, as "starting model": the gain fine-tuning brings.
+    """
     device = torch.device(device)
     fold_of = assign_folds(samples, folds, seed)
     order = sorted(range(len(samples)), key=lambda i: (fold_of[samples[i].scene], samples[i].name))
@@ -296,6 +305,8 @@ def cross_validate(
     size = samples[0].sar.shape
     preds = {MODEL: np.zeros_like(targets), MEAN_COLOUR: np.zeros_like(targets),
              GREY_SAR: np.stack([_grey(s.sar) for s in samples])}
+    if init is not None:
+        preds[STARTING] = predict(init.generator.to(device).eval(), samples, device)
     epoch_preds: dict[int, np.ndarray] = {e: np.zeros_like(targets) for e in eval_epochs if e < cfg.epochs}
     means: dict[int, tuple[float, float, float]] = {}
     for k in range(folds):
@@ -310,7 +321,7 @@ def cross_validate(
             if epoch in epoch_preds:
                 epoch_preds[epoch][held] = predict(gen, held_set, device)
 
-        gen = fit(train_set, cfg, device, seed=seed + k, on_epoch=snapshot, progress=progress)
+        gen = fit(train_set, cfg, device, seed=seed + k, on_epoch=snapshot, progress=progress, init=init)
         preds[MODEL][held] = predict(gen, held_set, device)
         log(f"fold {k + 1}/{folds}: trained on {len(train_set)} pairs, held out {len(held)} pairs of "
             f"{len({s.scene for s in held_set})} scene(s)")
@@ -423,6 +434,12 @@ DIGITS = {"psnr": 2, "ssim": 3, "ciede2000": 1, "sam": 1}
 HEADERS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ciede2000": "CIEDE2000", "sam": "SAM (deg)"}
 
 
+def _gain(summary: dict[str, dict], a: str, b: str) -> str:
+    """Mean PSNR and SSIM of method a minus method b, e.g. '+0.52 PSNR (dB), +0.012 SSIM'."""
+    return ", ".join(f"{summary[a][m]['mean'] - summary[b][m]['mean']:+.{DIGITS[m]}f} {HEADERS[m]}"
+                     for m in ("psnr", "ssim"))
+
+
 def summary_markdown(report: dict[str, Any]) -> str:
     """The cross-validation tables as Markdown: methods (mean ± spread over scenes), then per scene."""
     summary, per_scene = report["summary"], report["per_scene"]
@@ -442,6 +459,12 @@ def summary_markdown(report: dict[str, Any]) -> str:
     for scene, row in per_scene[MEAN_COLOUR].items():
         cells = [f"{per_scene[m][scene]['psnr']:.2f} / {per_scene[m][scene]['ssim']:.3f}" for m in per_scene]
         lines.append(f"| {scene} | {row['fold'] + 1} | {row['pairs']} | " + " | ".join(cells) + " |")
+    if STARTING in summary:
+        best = ADJUSTED if ADJUSTED in summary else MODEL
+        lines += ["", f"Fine-tuning gain ({best} minus the starting model, mean over scenes): "
+                  f"{_gain(summary, best, STARTING)}; {best} against the flat mean colour of the new data: "
+                  f"{_gain(summary, best, MEAN_COLOUR)} (the starting model against it: "
+                  f"{_gain(summary, STARTING, MEAN_COLOUR)})."]
     if report["adjust"]:
         a = report["adjust"]
         lines += ["", f"Output adjustment chosen on all folds: lightness {a['lightness']:g}, chroma "
@@ -472,10 +495,13 @@ def card_results(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def train_final(samples: Sequence[Sample], cfg: TrainConfig, report: dict[str, Any], path: str | Path,
-                device: torch.device, seed: int = 0, log: Callable[[str], None] = print) -> Checkpoint:
-    """Train the recipe on every scene and save it with the cross-validated adjustment and results."""
-    gen = fit(samples, cfg, device, seed=seed)
-    adjust = OutputAdjust.from_dict(report["adjust"]) if report["adjust"] else None
+                device: torch.device, seed: int = 0, log: Callable[[str], None] = print,
+                init: Checkpoint | None = None) -> Checkpoint:
+    """Train the recipe on every scene (from `init` when given) and save it with the
+    cross-validated adjustment (else the start's water guard) and results."""
+    gen = fit(samples, cfg, device, seed=seed, init=init)
+    adjust = (OutputAdjust.from_dict(report["adjust"]) if report["adjust"]
+              else init_adjust(init, mean_rgb(samples)))
     scenes = sorted({s.scene for s in samples})
     ckpt = Checkpoint(generator=gen.cpu(), scaling=SarScaling(), adjust=adjust,
                       config={**asdict(cfg), "train_mean_rgb": list(mean_rgb(samples))},

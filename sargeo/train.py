@@ -14,7 +14,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from sargeo import losses
-from sargeo.checkpoint import Checkpoint, CheckpointError, read_payload, save_checkpoint
+from sargeo.checkpoint import Checkpoint, CheckpointError, load_checkpoint, read_payload, save_checkpoint
 from sargeo.data import PairDataset, Split, discover_pairs, load_pair, split_by_scene
 from sargeo.device import autocast_dtype, resolve_device
 from sargeo.metrics import psnr, ssim
 from sargeo.model import Discriminator, Generator, colorize_patch, init_weights
+from sargeo.postprocess import OutputAdjust
 from sargeo.report import loss_curve_figure, sample_grid_figure
 from sargeo.scaling import SarScaling, unit_to_image
 
@@ -87,6 +88,8 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     workers: int = 0
+    #: start from this checkpoint's generator (fine-tuning); "default" = the shipped model
+    init: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -285,6 +288,47 @@ def validate(gen: torch.nn.Module, pairs: list, device: torch.device,
     return {"val_psnr": float(np.nanmean(arr[:, 0])), "val_ssim": float(np.nanmean(arr[:, 1]))}, kept
 
 
+#: Fine-tuning defaults, used with --init unless given: a tenth of the learning rates, fewer epochs.
+FINETUNE = {"epochs": 20, "lr_g": 2e-5, "lr_d": 1e-6}
+#: What a fine-tuned model keeps from its starting checkpoint (its architecture and its recipe's
+#: losses and regularisation), unless given.
+INHERITED = ("width", "input_norm", "lambda_l1", "lambda_grad", "lambda_adv", "dropout", "augment",
+             "sar_jitter_db", "loss_space", "batch_size")
+
+
+def load_init(init: str | Path) -> Checkpoint:
+    """The checkpoint to fine-tune from; "default" is the model shipped with sargeo."""
+    from sargeo.models import default_checkpoint_path
+
+    ckpt = load_checkpoint(default_checkpoint_path() if str(init) == "default" else init)
+    if ckpt.scaling != SarScaling():
+        raise ValueError(f"{init} expects SAR in [{ckpt.scaling.db_min:g}, {ckpt.scaling.db_max:g}] dB; "
+                         "training data is read on the SEN1-2 scale [-25, 0] dB, so it cannot be fine-tuned")
+    return ckpt
+
+
+def finetune_options(init: Checkpoint) -> dict[str, Any]:
+    """Defaults for fine-tuning `init`: its architecture and recipe, then FINETUNE."""
+    inherited = {k: init.config[k] for k in INHERITED if k in init.config}
+    return {**inherited, "width": init.width, "input_norm": init.input_norm, **FINETUNE}
+
+
+def start_from(gen: Generator, init: Checkpoint) -> None:
+    """Copy the starting weights, refusing a generator of another shape."""
+    if (init.width, init.input_norm) != (gen.width, gen.input_norm):
+        raise ValueError(f"--init holds a width-{init.width} model (input norm {init.input_norm}); this "
+                         f"run asks for width {gen.width} (input norm {gen.input_norm})")
+    gen.load_state_dict(init.plain_generator.state_dict())
+
+
+def init_adjust(init: Checkpoint | None, mean_rgb: Sequence[float] | None) -> OutputAdjust | None:
+    """A fine-tuned model keeps its start's water guard, without the start's shrink factors
+    (those were chosen for the start's data; `sargeo crossval` chooses them for yours)."""
+    if init is None or init.adjust is None or not init.adjust.water_guard or mean_rgb is None:
+        return None
+    return OutputAdjust(tuple(float(v) for v in mean_rgb), 1.0, 1.0, True)
+
+
 def build_models(cfg: TrainConfig) -> tuple[Generator, Discriminator]:
     """Generator and discriminator of a recipe, with the paper's N(0, 0.02) initialisation."""
     gen = Generator(cfg.width, dropout=cfg.dropout, input_norm=cfg.input_norm)
@@ -354,6 +398,10 @@ class _Run:
             f"device {ctx.device}, {ctx.world} process(es)")
 
         self.gen, self.disc = build_models(cfg)
+        self.init = load_init(cfg.init) if cfg.init else None
+        if self.init is not None:
+            start_from(self.gen, self.init)
+            log(f"fine-tuning from {cfg.init} (lr_g {cfg.lr_g:g}, lr_d {cfg.lr_d:g}, {cfg.epochs} epochs)")
         # Weights start equal on every rank; from here on each rank has its own streams, which
         # the DataLoader's worker seeds are drawn from as well.
         _seed_everything(_rank_seed(cfg.seed, ctx.rank))
@@ -406,7 +454,8 @@ class _Run:
             extra.update(discriminator=self.disc.state_dict(), optimizer_g=self.opt_g.state_dict(),
                          optimizer_d=self.opt_d.state_dict(), rng=rng)
         return Checkpoint(generator=self.gen, scaling=SarScaling(), config=config,
-                          split=self.split.to_dict(), metrics={"epoch": self.epoch, **metrics}, extra=extra)
+                          adjust=init_adjust(self.init, self.train_mean_rgb), split=self.split.to_dict(),
+                          metrics={"epoch": self.epoch, **metrics}, extra=extra)
 
     def _autocast(self) -> torch.autocast:
         dev = self.ctx.device

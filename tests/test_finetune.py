@@ -1,0 +1,74 @@
+"""Fine-tuning: `train --init` and `crossval --init` start from a checkpoint and report the gain."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from sargeo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from sargeo.cli.main import cli
+from sargeo.model import Generator, init_weights
+from sargeo.postprocess import OutputAdjust
+from sargeo.train import FINETUNE
+
+
+@pytest.fixture
+def guarded_start(tiny_checkpoint, tmp_path):
+    """The tiny model with a shrink and the water guard, like the shipped one."""
+    ckpt = load_checkpoint(tiny_checkpoint)
+    ckpt = Checkpoint(generator=ckpt.generator, config={"lambda_adv": 0.0, "dropout": 0.5},
+                      adjust=OutputAdjust((0.3, 0.4, 0.3), 0.25, 0.0, True))
+    path = tmp_path / "start.pt"
+    save_checkpoint(ckpt, path)
+    return path
+
+
+def _distance(a: dict, b: dict) -> float:
+    return sum((a[k].float() - b[k].float()).abs().sum().item() for k in a if a[k].is_floating_point())
+
+
+def test_train_init_starts_from_the_checkpoint_with_finetuning_defaults(guarded_start, tiny_pairs, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tiny_pairs), "--out", str(out), "--init", str(guarded_start),
+            "--epochs", "1", "--device", "cpu", "--batch-size", "2", "--val-fraction", "0.25",
+            "--test-fraction", "0.25", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    tuned = load_checkpoint(out / "last.pt")
+    start = load_checkpoint(guarded_start)
+    assert tuned.width == 4  # the start's architecture, not the paper's width 64
+    assert tuned.config["lr_g"] == FINETUNE["lr_g"] and tuned.config["lr_d"] == FINETUNE["lr_d"]
+    assert tuned.config["lambda_adv"] == 0.0 and tuned.config["dropout"] == 0.5  # the start's recipe
+    moved = _distance(tuned.plain_generator.state_dict(), start.plain_generator.state_dict())
+    torch.manual_seed(5)
+    fresh = Generator(width=4)
+    init_weights(fresh)
+    assert 0 < moved < 0.1 * _distance(fresh.state_dict(), start.plain_generator.state_dict())
+    assert tuned.adjust is not None and tuned.adjust.water_guard  # the guard stays ...
+    assert (tuned.adjust.lightness, tuned.adjust.chroma) == (1.0, 1.0)  # ... the start's shrink does not
+
+
+def test_init_of_another_width_is_refused_in_one_line(tiny_checkpoint, tiny_pairs, tmp_path):
+    args = ["train", "--data", str(tiny_pairs), "--out", str(tmp_path / "r"), "--init", str(tiny_checkpoint),
+            "--width", "8", "--device", "cpu", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: --init holds a width-4 model (input norm none); this run asks for width 8 (input norm none)"]
+
+
+def test_help_shows_the_finetuning_defaults():
+    result = CliRunner().invoke(cli, ["train", "--help"])
+    assert "--epochs 20 --lr-g 2e-5 --lr-d 1e-6" in " ".join(result.output.split())
+
+
+def test_crossval_init_scores_the_starting_model_and_the_gain(guarded_start, tiny_pairs, tmp_path):
+    out = tmp_path / "cv"
+    args = ["crossval", "--data", str(tiny_pairs), "--out", str(out), "--folds", "2", "--init",
+            str(guarded_start), "--epochs", "1", "--device", "cpu", "--workers", "1", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "| starting model |" in result.output
+    assert "Fine-tuning gain (model, adjusted minus the starting model" in result.output
+    assert "the starting model against it" in result.output
