@@ -15,6 +15,7 @@ from .errors import exit_interrupted
 from .evaluate import evaluate_cmd
 from .info import info_cmd
 from .qgis_plugin_cmd import qgis_plugin_group
+from .s1s2_pairs import pairs_cmd
 from .train import train_cmd
 
 
@@ -51,3 +52,4 @@ cli.add_command(qgis_plugin_group)
 cli.add_command(info_cmd)
 cli.add_command(evaluate_cmd)
 cli.add_command(crossval_cmd)
+cli.add_command(pairs_cmd)

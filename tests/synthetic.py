@@ -100,3 +100,80 @@ def write_raster(path: Path, data: np.ndarray, crs: str | None = None, res: floa
             if mask is not None:
                 dst.write_mask(np.where(mask, 255, 0).astype(np.uint8))
     return path
+
+
+def write_georef(path: Path, data: np.ndarray, crs: str, transform=None, gcps=None,
+                 nodata: float | None = None, tags: dict[str, str] | None = None) -> Path:
+    """Write (bands, rows, cols) `data` with an explicit transform, or with GCPs (in `crs`) and no CRS."""
+    import warnings
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    count, height, width = data.shape
+    profile = dict(driver="GTiff", width=width, height=height, count=count, dtype=data.dtype.name,
+                   nodata=nodata)
+    if gcps is None:
+        profile.update(crs=crs, transform=transform)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data)
+            if gcps is not None:
+                dst.gcps = (gcps, crs)
+            if tags:
+                dst.update_tags(**tags)
+    return path
+
+
+def write_fake_safe(folder: Path, bands: dict[str, np.ndarray], scl: np.ndarray, origin: tuple[float, float],
+                    epsg: int = 32631, offset: int = -1000) -> Path:
+    """A minimal Sentinel-2 L2A SAFE_COMPACT product that GDAL's SENTINEL2 driver opens.
+
+    bands: 10 m uint16 DN for "B02", "B03", "B04", "B08"; scl: the 20 m scene classification;
+    offset: the BOA_ADD_OFFSET the metadata declares for every band (baseline 04.00+: -1000).
+    """
+    import rasterio
+    from rasterio.transform import from_origin
+
+    root = folder / "S2B_MSIL2A_20230823T095559_N0509_R122_T31TCJ_20230823T124759.SAFE"
+    granule = "L2A_T31TCJ_A033753_20230823T095553"
+    files = {f"GRANULE/{granule}/IMG_DATA/R10m/T31TCJ_20230823T095559_{b}_10m": (bands[b], 10)
+             for b in ("B02", "B03", "B04", "B08")}
+    files[f"GRANULE/{granule}/IMG_DATA/R20m/T31TCJ_20230823T095559_SCL_20m"] = (scl, 20)
+    height, width = bands["B02"].shape
+    listing = "".join(f"<IMAGE_FILE>{f}</IMAGE_FILE>" for f in files)
+    offsets = "".join(f'<BOA_ADD_OFFSET band_id="{i}">{offset}</BOA_ADD_OFFSET>' for i in range(13))
+    (root / "GRANULE" / granule).mkdir(parents=True)
+    (root / "MTD_MSIL2A.xml").write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd">
+<n1:General_Info><Product_Info>
+<PRODUCT_START_TIME>2023-08-23T09:55:59.024Z</PRODUCT_START_TIME><PRODUCT_URI>{root.name}</PRODUCT_URI>
+<PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL><PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
+<PROCESSING_BASELINE>05.09</PROCESSING_BASELINE>
+<Query_Options completeSingleTile="true"><PRODUCT_FORMAT>SAFE_COMPACT</PRODUCT_FORMAT></Query_Options>
+<Product_Organisation><Granule_List>
+<Granule granuleIdentifier="S2B_OPER_MSI_L2A_TL_2BPS_20230823T124759_A033753_T31TCJ_N05.09"
+ imageFormat="JPEG2000">{listing}</Granule></Granule_List></Product_Organisation>
+</Product_Info><Product_Image_Characteristics>
+<Special_Values><SPECIAL_VALUE_TEXT>NODATA</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX>
+</Special_Values><BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>
+</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>
+""")
+    sizes = "".join(f'<Size resolution="{r}"><NROWS>{height * 10 // r}</NROWS>'
+                    f'<NCOLS>{width * 10 // r}</NCOLS></Size>' for r in (10, 20, 60))
+    places = "".join(f'<Geoposition resolution="{r}"><ULX>{origin[0]}</ULX><ULY>{origin[1]}</ULY>'
+                     f'<XDIM>{r}</XDIM><YDIM>-{r}</YDIM></Geoposition>' for r in (10, 20, 60))
+    (root / "GRANULE" / granule / "MTD_TL.xml").write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<n1:Level-2A_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd">
+<n1:Geometric_Info><Tile_Geocoding><HORIZONTAL_CS_CODE>EPSG:{epsg}</HORIZONTAL_CS_CODE>{sizes}{places}
+</Tile_Geocoding></n1:Geometric_Info></n1:Level-2A_Tile_ID>
+""")
+    for name, (data, res) in files.items():
+        path = root / f"{name}.jp2"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with rasterio.open(path, "w", driver="JP2OpenJPEG", width=data.shape[1], height=data.shape[0],
+                           count=1, dtype=data.dtype.name, crs=f"EPSG:{epsg}",
+                           transform=from_origin(*origin, res, res), QUALITY=100, REVERSIBLE="YES") as dst:
+            dst.write(data, 1)
+    return root

@@ -72,3 +72,27 @@ def test_crossval_init_scores_the_starting_model_and_the_gain(guarded_start, tin
     assert "| starting model |" in result.output
     assert "Fine-tuning gain (model, adjusted minus the starting model" in result.output
     assert "the starting model against it" in result.output
+
+
+def test_real_pairs_from_sargeo_pairs_fine_tune_the_default_model(shared_data, tmp_path):
+    """The region workflow on real GeoTIFFs: `sargeo pairs` per S1/S2 pair, then `train --init default`."""
+    src = shared_data / "s1s2_tif_pairs" / "sen12ms_cr"
+    pairs = tmp_path / "pairs"
+    names = ("ROIs1158_spring_101_30", "ROIs1158_spring_101_31", "ROIs1158_spring_101_32",
+             "ROIs1970_fall_139_p839")
+    for n, name in enumerate(names):
+        args = ["pairs", str(src / "s1" / f"{name}.tif"), str(src / "s2_cloudfree" / f"{name}.tif"),
+                str(pairs), "--scene", str(n), "-q"]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    out = tmp_path / "run"
+    args = ["train", "--data", str(pairs), "--out", str(out), "--init", "default", "--epochs", "1",
+            "--batch-size", "2", "--val-fraction", "0.2", "--test-fraction", "0.2", "--device", "cpu", "-q"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    from sargeo.models import default_checkpoint_path
+
+    tuned, start = load_checkpoint(out / "last.pt"), load_checkpoint(default_checkpoint_path())
+    assert tuned.width == start.width and tuned.input_norm == start.input_norm
+    assert tuned.config["init"] == "default" and tuned.config["epochs"] == 1
+    assert 0 < _distance(tuned.plain_generator.state_dict(), start.plain_generator.state_dict())
