@@ -1,11 +1,12 @@
-"""Benchmark `sargeo colorize` on generated scenes of growing size.
+"""Benchmark `sargeo colorize` against the generator alone, on generated scenes.
 
-Prints, per scene size: tiles/s and megapixels/s of the whole pipeline (read,
-scale, infer, blend, write), pure-model tiles/s on the same tile count and batch
-size, their ratio (how much of the model's speed the pipeline keeps), and the
-peak resident memory of the colorize process (it must not grow with scene size).
+Prints one table: device, model width, precision, batch, the generator alone on random tiles
+(same runner, precision and memory format as the engine), the whole engine (read, scale,
+tile, model, blend, write a compressed GeoTIFF), their ratio, megapixels/s and the peak
+resident memory of the colorize process (it must not grow with scene height). On a CPU it
+also prints the generator's FLOP rate next to a same-run fp32 4096^3 matrix multiply.
 
-    python benchmarks/colorize_bench.py --sizes 2048 8192 20000 [--checkpoint M.pt] [--device cuda]
+    python benchmarks/colorize_bench.py --sizes 2048 4096 [--widths 16 64] [--device cuda] [--batch-size N]
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from sargeo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from sargeo.device import resolve_device
-from sargeo.model import Generator, init_weights
+from sargeo.device import autocast_dtype, resolve_device
+from sargeo.infer import TileRunner
+from sargeo.model import Generator, gflops_per_tile, init_weights
 from sargeo.models import DEFAULT_MODEL
 from sargeo.scene import DEFAULT_OVERLAP, TILE
 from sargeo.tiling import tile_starts
@@ -34,18 +36,19 @@ from sargeo.tiling import tile_starts
 CHILD = """
 import resource, sys, time
 from sargeo.scene import colorize
+batch = None if sys.argv[5] == "auto" else int(sys.argv[5])
 t0 = time.perf_counter()
-r = colorize(sys.argv[1], sys.argv[2], sys.argv[3], device=sys.argv[4], batch_size=int(sys.argv[5]))
+r = colorize(sys.argv[1], sys.argv[2], sys.argv[3], device=sys.argv[4], batch_size=batch)
 print(time.perf_counter() - t0, r.tiles_run, r.device, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
 def make_scene(path: Path, size: int, seed: int = 0) -> None:
-    """A size x size float32 dB scene with fields and speckle, written strip by strip."""
+    """A size x size float32 dB scene with fields and speckle, tiled and uncompressed like a GRD TIFF."""
     rng = np.random.default_rng(seed)
     profile = dict(driver="GTiff", width=size, height=size, count=1, dtype="float32", nodata=-9999.0,
                    crs="EPSG:32631", transform=from_origin(500000, 5000000, 10, 10), tiled=True,
-                   blockxsize=512, blockysize=512, compress="deflate", BIGTIFF="IF_SAFER")
+                   blockxsize=512, blockysize=512, BIGTIFF="IF_SAFER")
     with rasterio.open(path, "w", **profile) as dst:
         for row in range(0, size, 512):
             h = min(512, size - row)
@@ -56,56 +59,88 @@ def make_scene(path: Path, size: int, seed: int = 0) -> None:
 
 
 def model_tiles_per_s(ckpt: Checkpoint, device: torch.device, n_tiles: int, batch: int) -> float:
-    """Generator alone on random tiles (no I/O), same batch size and memory format, capped at 2 minutes."""
-    gen = ckpt.generator.to(device).eval().to(memory_format=torch.channels_last)
+    """The generator alone through the engine's own TileRunner, tiles already on the device."""
+    runner = TileRunner(ckpt.generator, device, autocast_dtype(device), TILE)
     x = torch.rand(batch, 1, TILE, TILE, device=device) * 2 - 1
-    x = x.contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        gen(x)  # warm-up
-        done, t0 = 0, time.perf_counter()
-        while done < n_tiles and time.perf_counter() - t0 < 120:
-            gen(x).cpu()
-            done += batch
+    runner(x)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    done, t0 = 0, time.perf_counter()
+    while done < n_tiles and time.perf_counter() - t0 < 60:
+        runner(x)
+        done += batch
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return done / (time.perf_counter() - t0)
+
+
+def matmul_gflops(n: int = 4096, repeats: int = 3) -> float:
+    """fp32 n^3 matrix multiply rate on the CPU: the yardstick for the generator's FLOP rate."""
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    a @ b
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
+
+
+def checkpoint_for(width: int, work: Path) -> Path:
+    """The shipped model for width 16 when present, else a randomly initialised net of that width."""
+    if width == 16 and DEFAULT_MODEL.is_file():
+        return DEFAULT_MODEL
+    gen = Generator(width=width)
+    init_weights(gen)
+    path = work / f"w{width}.pt"
+    save_checkpoint(Checkpoint(generator=gen.eval()), path)
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 8192, 20000])
-    parser.add_argument("--checkpoint", type=Path, help="default: the shipped model, else a width-16 net")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2048, 4096])
+    parser.add_argument("--widths", type=int, nargs="+", default=[16])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", default="auto", help="tiles per batch, or auto (the engine default)")
     parser.add_argument("--workdir", type=Path, help="where scenes are written (default: a temp dir)")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    precision = "bf16" if autocast_dtype(device) else "fp32"
+    threads = f"CPU, {torch.get_num_threads()} threads"
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else threads
+    print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}")
+    matmul = matmul_gflops() if device.type == "cpu" else None
+    if matmul:
+        print(f"fp32 4096^3 matmul: {matmul:.0f} GFLOP/s")
+    print("| width | precision | scene (px) | tiles | generator alone (tiles/s) | engine (tiles/s) | ratio "
+          "| MP/s | peak RSS (MB) |" + (" generator GFLOP/s (% of matmul) |" if matmul else ""))
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if matmul else ""))
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         work = Path(tmp)
-        ckpt_path = args.checkpoint or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
-        if ckpt_path is None:
-            gen = Generator(width=16)
-            init_weights(gen)
-            ckpt_path = work / "w16.pt"
-            save_checkpoint(Checkpoint(generator=gen.eval()), ckpt_path)
-        ckpt = load_checkpoint(ckpt_path)
-        print(f"model width {ckpt.width}, device {device}, batch {args.batch_size}, "
-              f"overlap {DEFAULT_OVERLAP}, torch threads {torch.get_num_threads()}")
-        print(f"{'size':>7} {'tiles':>7} {'s':>8} {'tiles/s':>8} {'MP/s':>7} {'model t/s':>9} "
-              f"{'ratio':>6} {'peak RSS MB':>11}")
-        for size in args.sizes:
-            scene, out = work / f"scene_{size}.tif", work / f"out_{size}.tif"
-            make_scene(scene, size)
-            cmd = [sys.executable, "-c", CHILD, str(scene), str(out), str(ckpt_path), str(device),
-                   str(args.batch_size)]
-            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            seconds, tiles, _dev, rss_kb = res.stdout.split()
-            seconds, tiles = float(seconds), int(tiles)
-            n = len(tile_starts(size, TILE, DEFAULT_OVERLAP)) ** 2
-            model = model_tiles_per_s(ckpt, device, min(n, 2000), args.batch_size)
-            mps = size * size / 1e6 / seconds
-            print(f"{size:>7} {n:>7} {seconds:>8.1f} {tiles / seconds:>8.2f} {mps:>7.2f} "
-                  f"{model:>9.2f} {tiles / seconds / model:>6.2f} {int(rss_kb) / 1024:>11.0f}")
-            for p in (scene, out):
-                os.remove(p)
+        for width in args.widths:
+            ckpt_path = checkpoint_for(width, work)
+            ckpt = load_checkpoint(ckpt_path)
+            gflops = gflops_per_tile(ckpt.plain_generator)
+            for size in args.sizes:
+                scene, out = work / f"scene_{size}.tif", work / f"out_{size}.tif"
+                if not scene.exists():
+                    make_scene(scene, size)
+                cmd = [sys.executable, "-c", CHILD, str(scene), str(out), str(ckpt_path), str(device),
+                       args.batch_size]
+                res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                seconds, tiles, _dev, rss_kb = res.stdout.split()
+                seconds, tiles = float(seconds), int(tiles)
+                os.remove(out)
+                batch = 8 if args.batch_size == "auto" and device.type == "cpu" else (
+                    64 if args.batch_size == "auto" else int(args.batch_size))
+                n = len(tile_starts(size, TILE, DEFAULT_OVERLAP)) ** 2
+                model = model_tiles_per_s(ckpt, device, min(n, 4000), batch)
+                engine = tiles / seconds
+                mps, rss = size * size / 1e6 / seconds, int(rss_kb) / 1024
+                row = (f"| {width} | {precision} | {size} x {size} | {n} | {model:.0f} | {engine:.0f} "
+                       f"| {engine / model:.2f} | {mps:.1f} | {rss:.0f} |")
+                if matmul:
+                    row += f" {model * gflops:.0f} ({100 * model * gflops / matmul:.0f} %) |"
+                print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import rasterio
+import torch
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
@@ -38,17 +39,18 @@ class InputSpec:
     #: Honour GDAL's mask; False when it only encodes a nodata value that the user overrode.
     use_mask: bool = True
 
-    def to_unit(self, values: np.ndarray) -> np.ndarray:
-        """Raw band values -> model input in [-1, 1] (invalid pixels must be handled by the caller)."""
-        x = values.astype(np.float32, copy=False)
+    def to_unit(self, values: torch.Tensor) -> torch.Tensor:
+        """Raw band values -> model input in [-1, 1], as torch operations so that the engine
+        scales on the model's device (invalid pixels must be handled by the caller)."""
+        x = values.float()
         if self.scale == "uint8":
             return x / 127.5 - 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.scale == "linear":
-                x = 10.0 * np.log10(np.maximum(x, 1e-10))
-            elif self.scale == "amplitude":
-                x = 20.0 * np.log10(np.maximum(x, 1e-5)) - GRD_CALIBRATION_DB
-        return self.window_db.db_to_unit(x)
+        if self.scale == "linear":
+            x = 10.0 * torch.log10(x.clamp_min(1e-10))
+        elif self.scale == "amplitude":
+            x = 20.0 * torch.log10(x.clamp_min(1e-5)) - GRD_CALIBRATION_DB
+        t = (x - self.window_db.db_min) / (self.window_db.db_max - self.window_db.db_min)
+        return t.clamp(0.0, 1.0) * 2.0 - 1.0
 
     def valid(self, values: np.ndarray, gdal_mask: np.ndarray) -> np.ndarray:
         """Valid-pixel mask: GDAL's mask, the nodata value, and NaN for floats."""

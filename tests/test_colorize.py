@@ -10,8 +10,9 @@ import pytest
 import rasterio
 from synthetic import write_scene
 
+from sargeo.infer import TileRunner
 from sargeo.progress import JsonProgress
-from sargeo.scene import TILE, _SceneRunner, colorize
+from sargeo.scene import TILE, colorize
 
 
 def _read(path):
@@ -118,7 +119,7 @@ def test_failure_leaves_no_output_and_keeps_an_existing_one(tmp_path, tiny_check
     dst = tmp_path / "out.tif"
     dst.write_bytes(b"previous result")
     calls = {"n": 0}
-    real = _SceneRunner._infer
+    real = TileRunner._forward
 
     def failing(self, batch):
         calls["n"] += 1
@@ -126,7 +127,7 @@ def test_failure_leaves_no_output_and_keeps_an_existing_one(tmp_path, tiny_check
             raise RuntimeError("simulated crash")
         return real(self, batch)
 
-    monkeypatch.setattr(_SceneRunner, "_infer", failing)
+    monkeypatch.setattr(TileRunner, "_forward", failing)
     with pytest.raises(RuntimeError, match="simulated"):
         colorize(src, dst, tiny_checkpoint, device="cpu", batch_size=2, overwrite=True)
     assert dst.read_bytes() == b"previous result"
@@ -257,3 +258,13 @@ def test_top_level_api(tmp_path, tiny_checkpoint):
     src = write_scene(tmp_path / "in.tif", width=120, height=100)
     result = sargeo.colorize(src, tmp_path / "o.tif", tiny_checkpoint, device="cpu", batch_size=2)
     assert isinstance(result, sargeo.ColorizeResult) and result.output.is_file()
+
+
+def test_sparse_output_with_empty_blocks_is_accepted(tmp_path, tiny_checkpoint):
+    """With SPARSE_OK GDAL leaves all-zero blocks out of the file: that is not a failed write."""
+    src = write_scene(tmp_path / "in.tif", width=1200, height=700, border=700)
+    colorize(src, tmp_path / "out.tif", tiny_checkpoint, device="cpu",
+             creation_options={"SPARSE_OK": "TRUE", "BLOCKXSIZE": "256", "BLOCKYSIZE": "256"})
+    with rasterio.open(tmp_path / "out.tif") as ds:
+        assert ds.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1) in (None, "0")  # left out
+        np.testing.assert_array_equal(ds.read(4) == 255, _valid(src))

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import rasterio
+import torch
 from synthetic import write_scene
 
 from sargeo.sar_input import GRD_CALIBRATION_DB, InputSpec, detect_scale, pixel_size_m, resolve_input
@@ -28,12 +29,12 @@ def test_detect_scale(dtype, sample, want):
 ])
 def test_every_scale_maps_the_window_middle_to_zero(scale, raw):
     spec = InputSpec(1, scale, SarScaling(-25, 0), None)
-    assert spec.to_unit(np.array([raw], dtype=np.float64))[0] == pytest.approx(0.0, abs=1e-4)
+    assert spec.to_unit(torch.tensor([raw], dtype=torch.float64))[0].item() == pytest.approx(0.0, abs=1e-4)
 
 
 def test_db_window_clips_to_unit_range():
     spec = InputSpec(1, "db", SarScaling(-25, 0), None)
-    np.testing.assert_allclose(spec.to_unit(np.array([-40.0, -25.0, 0.0, 5.0])), [-1, -1, 1, 1])
+    np.testing.assert_allclose(spec.to_unit(torch.tensor([-40.0, -25.0, 0.0, 5.0])).numpy(), [-1, -1, 1, 1])
 
 
 def test_complex_data_is_refused(tmp_path):

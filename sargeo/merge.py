@@ -1,0 +1,70 @@
+"""The tile and blend stages of the scene engine, as torch operations on the model's device.
+
+A strip (one tile row of the scene) arrives once as a tensor; tiles are cut from it,
+their invalid pixels filled, and the model's outputs are weighted into a rolling
+accumulator one tile high. Only the finished rows leave the device, already as
+uint8 RGB + alpha: on a GPU that is a quarter of the bytes of float RGB, and the
+per-pixel arithmetic never touches the CPU. The same code runs on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from sargeo.tiling import weight_window
+
+
+def cut_tiles(unit: torch.Tensor, valid: torch.Tensor, cols: Sequence[int], tile: int) -> torch.Tensor:
+    """(N, 1, tile, tile) model inputs from a strip (tile, W) at the given columns.
+
+    Invalid pixels of a partly valid tile get the tile's median valid value (the lower
+    middle value for an even count), so nodata borders do not bleed into the colours.
+    """
+    x = torch.stack([unit[:, c:c + tile] for c in cols])
+    ok = torch.stack([valid[:, c:c + tile] for c in cols])
+    partial = ~ok.flatten(1).all(dim=1)
+    if partial.any():
+        masked = torch.where(ok[partial], x[partial], torch.nan).flatten(1)
+        fill = masked.nanmedian(dim=1).values.view(-1, 1, 1)
+        x[partial] = torch.where(ok[partial], x[partial], fill)
+    return x[:, None]
+
+
+class StripMerger:
+    """Rolling weighted sum of overlapping tile outputs, one tile row high, on one device.
+
+    Each output pixel is sum(w * tile) / sum(w) over the tiles covering it, with the
+    strictly positive window of sargeo.tiling; rows leave once no later tile can reach them.
+    """
+
+    def __init__(self, width: int, tile: int, overlap: int, device: torch.device) -> None:
+        self.tile, self.device = tile, device
+        self.window = torch.from_numpy(weight_window(tile, overlap)).to(device)
+        self.acc = torch.zeros(3, tile, width, device=device)
+        self.wsum = torch.zeros(tile, width, device=device)
+
+    def add(self, outputs: torch.Tensor, cols: Sequence[int]) -> None:
+        """Weight (N, 3, tile, tile) model outputs in at their columns, in column order."""
+        weighted = outputs.float() * self.window
+        for out, c in zip(weighted, cols, strict=True):
+            self.acc[:, :, c:c + self.tile] += out
+            self.wsum[:, c:c + self.tile] += self.window
+
+    def finish(self, rows: int, valid: torch.Tensor, width: int) -> np.ndarray:
+        """The first `rows` rows as uint8 RGB + alpha (4, rows, width) on the host, then drop them."""
+        w = self.wsum[:rows, :width]
+        rgb = self.acc[:, :rows, :width] / torch.where(w > 0, w, torch.ones_like(w))
+        ok = valid[:rows, :width]
+        out = ((rgb + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+        out = torch.cat([out * ok, (ok * 255).to(torch.uint8)[None]], dim=0)
+        self._shift(rows)
+        return out.cpu().numpy()
+
+    def _shift(self, rows: int) -> None:
+        keep = self.tile - rows
+        for a in (self.acc, self.wsum):
+            a[..., :keep, :] = a[..., rows:, :].clone()
+            a[..., keep:, :] = 0.0
