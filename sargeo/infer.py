@@ -3,8 +3,8 @@
 Any batch size works at any model width: batches are split so that no single
 tensor passes the 2**31-element limit of some CUDA kernels (bilinear upsampling of
 a paper-width model at batch 256 does), and a CUDA out-of-memory error halves the
-chunk and tries again instead of ending the run. Chunking never changes the result:
-in eval mode every tile goes through the network on its own.
+chunk and tries again instead of ending the run. Chunking does not change the result
+beyond float rounding: in eval mode every tile goes through the network on its own.
 """
 
 from __future__ import annotations
