@@ -1,0 +1,186 @@
+"""Many scenes in one run: one model load, one output folder, failures reported per scene.
+
+Archives are colorized scene after scene with the checkpoint loaded once. A scene that
+fails (unreadable file, no valid pixel, ...) is recorded and the run goes on. Under
+torchrun every process takes its own share of the list, ``scenes[rank::world]``, so the
+processes exchange nothing about the work and the outputs are those of a single-process run.
+They only meet twice (`join_ranks`, `leave_ranks`): so that none writes while another still
+checks for existing outputs, and so that none exits before all are done, since torchrun stops
+every process as soon as one exits with an error. Everything that would make the whole run
+fail (name clashes, existing outputs, a bad device or creation option, a bad checkpoint) is
+checked before the first scene starts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from sargeo.aoi import read_vector
+from sargeo.checkpoint import Checkpoint, load_checkpoint
+from sargeo.destination import is_local, output_profile
+from sargeo.device import resolve_device
+from sargeo.models import default_checkpoint_path
+from sargeo.progress import Progress
+from sargeo.scene import ColorizeOptions, colorize
+
+#: What `colorize` raises for bad input or environment; anything else is a bug and stops the run.
+SCENE_ERRORS = (ValueError, OSError)
+#: A DST with one of these suffixes is a file name, never an output folder.
+FILE_SUFFIXES = (".tif", ".tiff")
+#: How long torchrun processes wait for each other: one that finished its share waits for the
+#: slowest, which may have hours of scenes left.
+RANK_WAIT = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SceneOutcome:
+    """What happened to one scene: `error` is the first line of its message (one line per scene in
+    reports), `tiles` counts the tiles run through the model."""
+
+    src: str
+    dst: Path
+    ok: bool
+    error: str | None = None
+    seconds: float = 0.0
+    tiles: int = 0
+
+
+def read_list(path: str | Path) -> list[str]:
+    """Scene paths from a list file: one per line, blank lines and lines starting with # skipped.
+
+    Relative paths are taken from the current folder, as the shell would for SRC arguments.
+    """
+    lines = (line.strip() for line in Path(path).read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def output_path(src: str, out_dir: Path) -> Path:
+    """OUT_DIR/<src stem>.tif; a URL's query string (signed links) is not part of the name."""
+    return out_dir / f"{Path(src.split('?', 1)[0]).stem}.tif"
+
+
+def torchrun_env() -> tuple[int, int, int]:
+    """(RANK, WORLD_SIZE, LOCAL_RANK) as torchrun sets them; (0, 1, 0) in a plain run."""
+    env = os.environ
+    return int(env.get("RANK", "0")), int(env.get("WORLD_SIZE", "1")), int(env.get("LOCAL_RANK", "0"))
+
+
+def rank_device(device: str, local_rank: int) -> str:
+    """Each torchrun process on its own GPU: cuda:LOCAL_RANK for 'auto' or 'cuda' when CUDA is
+    present; any other choice (cpu, an explicit cuda:N) is the user's.
+
+    That GPU also becomes the current one, so that no process opens a CUDA context on GPU 0.
+    """
+    if device not in ("auto", "cuda") or not torch.cuda.is_available():
+        return device
+    if local_rank < torch.cuda.device_count():  # else resolve_device reports too few GPUs
+        torch.cuda.set_device(local_rank)
+    return f"cuda:{local_rank}"
+
+
+def join_ranks() -> None:
+    """Meet every other torchrun process (gloo: works whatever device the scenes run on)."""
+    dist.init_process_group("gloo", timeout=RANK_WAIT)
+    dist.barrier()
+
+
+def leave_ranks() -> None:
+    """Wait until every torchrun process has finished its share, then leave the group."""
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+def plan_outputs(sources: Sequence[str], out_dir: Path, overwrite: bool, rank: int = 0,
+                 world: int = 1) -> list[Path]:
+    """The output of every scene, refusing up front what would fail or clobber later.
+
+    Clashes are checked over all scenes (every process sees the same list); existing outputs
+    only over this process's share, since other processes may already be writing theirs.
+    """
+    if not sources:
+        raise ValueError("no scenes to colorize")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir} is a file; several scenes need an output folder")
+    outputs = [output_path(src, out_dir) for src in sources]
+    seen: dict[str, str] = {}
+    for src, dst in zip(sources, outputs, strict=True):
+        key = dst.name.casefold()  # case-insensitive file systems (macOS, Windows) clash too
+        if key in seen:
+            raise ValueError(f"{seen[key]} and {src} would both be written to {dst}: rename one or "
+                             "colorize them into different folders")
+        seen[key] = src
+    mine = list(zip(sources, outputs, strict=True))[rank::world]
+    for src, dst in mine:
+        if is_local(src) and Path(src).resolve() == dst.resolve():
+            raise ValueError(f"{src} would be replaced by its own output: choose another output folder")
+    existing = [dst for _, dst in mine if dst.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ValueError(f"{existing[0]} already exists{more} (use --overwrite to replace)")
+    return outputs
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _check_shared_options(options: ColorizeOptions) -> None:
+    """Options that would fail every scene alike fail the run once instead."""
+    resolve_device(options.device)
+    output_profile(64, 64, options.creation_options, {})
+    if options.aoi is not None:
+        read_vector(options.aoi)
+
+
+def colorize_many(
+    sources: Sequence[str],
+    out_dir: str | Path,
+    checkpoint: str | Path | Checkpoint | None = None,
+    options: ColorizeOptions | None = None,
+    rank: int = 0,
+    world: int = 1,
+    log: Callable[[str], None] = lambda _msg: None,
+    progress_factory: Callable[[str], Progress] = lambda _src: Progress(),
+    on_outcome: Callable[[SceneOutcome], None] = lambda _outcome: None,
+    ready: Callable[[], None] = lambda: None,
+) -> list[SceneOutcome]:
+    """Colorize this process's share of `sources` into OUT_DIR/<stem>.tif, one scene at a time.
+
+    Raises ValueError (OSError) before any scene when the run as a whole cannot succeed; after
+    that a failing scene only yields a failed SceneOutcome. `on_outcome` hears of each scene as it
+    ends, so failures can be shown at once on long runs; `log` gets a counter line per scene and
+    colorize's warnings. `ready` runs once everything is checked and the model loaded, just before
+    the first scene (torchrun: `join_ranks`).
+    """
+    options = options or ColorizeOptions()
+    out_dir = Path(out_dir)
+    sources = [str(s) for s in sources]
+    outputs = plan_outputs(sources, out_dir, options.overwrite, rank, world)
+    _check_shared_options(options)
+    if not isinstance(checkpoint, Checkpoint):
+        checkpoint = load_checkpoint(checkpoint if checkpoint is not None else default_checkpoint_path())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ready()
+
+    share = list(zip(sources, outputs, strict=True))[rank::world]
+    outcomes = []
+    for i, (src, dst) in enumerate(share, 1):
+        log(f"scene {i}/{len(share)}: {src}")
+        t0 = time.perf_counter()
+        try:
+            result = colorize(src, dst, checkpoint, options, progress=progress_factory(src), log=log)
+            outcome = SceneOutcome(src, dst, True, seconds=time.perf_counter() - t0, tiles=result.tiles_run)
+        except SCENE_ERRORS as exc:
+            outcome = SceneOutcome(src, dst, False, _first_line(exc), time.perf_counter() - t0)
+        outcomes.append(outcome)
+        on_outcome(outcome)
+    return outcomes
