@@ -7,24 +7,16 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from sargeo.batch import (
-    FILE_SUFFIXES,
-    SceneOutcome,
-    colorize_many,
-    join_ranks,
-    leave_ranks,
-    plan_outputs,
-    rank_device,
-    read_list,
-    torchrun_env,
-)
+if TYPE_CHECKING:
+    import sargeo.batch
+
+from sargeo.options import DEFAULT_OVERLAP, TILE, ColorizeOptions
 from sargeo.progress import BarProgress, JsonProgress, Progress, make_progress
 from sargeo.sar_input import SCALES
-from sargeo.scene import DEFAULT_OVERLAP, TILE, ColorizeOptions, colorize
 
 from .errors import friendly_errors
 from .options import device_option, quiet_option
@@ -98,6 +90,9 @@ def colorize_cmd(src: tuple[str, ...], dst: Path, list_file: Path | None, checkp
     others go on; the exit code is then 2. Under torchrun every process colorizes its own
     share of the scenes, on GPU LOCAL_RANK.
     """
+    from sargeo.batch import FILE_SUFFIXES, read_list  # PyTorch loads here, not at `rio` start-up
+    from sargeo.scene import colorize
+
     opts = ColorizeOptions(device=device or "auto", **options)
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
     if list_file is None and len(src) == 1:
@@ -126,6 +121,8 @@ def _colorize_many(sources: list[str], out_dir: Path, checkpoint: str | None, op
     Under torchrun every process checks every output before any starts (so all refuse alike),
     none exits before all are done (torchrun would stop the others), and there are no bars
     (several on one terminal garble each other; the scene lines remain)."""
+    from sargeo.batch import colorize_many, join_ranks, leave_ranks, plan_outputs, rank_device, torchrun_env
+
     rank, world, local_rank = torchrun_env()
     prefix = f"[rank {rank}/{world}] " if world > 1 else ""
     if world > 1:
@@ -140,7 +137,7 @@ def _colorize_many(sources: list[str], out_dir: Path, checkpoint: str | None, op
         current[:] = [reporter]
         return reporter
 
-    def report(outcome: SceneOutcome) -> None:
+    def report(outcome: sargeo.batch.SceneOutcome) -> None:
         if not outcome.ok:
             _close_bar(current[0])
             click.echo(f"Error: {outcome.src}: {outcome.error}", err=True)

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
-from sargeo.checkpoint import read_payload
-from sargeo.train import TrainConfig, train
-
 from .errors import friendly_errors
 from .options import device_option, finetune_base, init_option, quiet_option, recipe_options
 
 
 def _resume_config(resume: Path) -> tuple[Path, dict]:
+    from sargeo.checkpoint import read_payload
+
     ckpt = resume / "last.pt" if resume.is_dir() else resume
     return ckpt, read_payload(ckpt)["config"]
 
@@ -46,6 +45,8 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @friendly_errors
 def train_cmd(resume: Path | None, quiet: bool, terrains: tuple[str, ...], **options: object) -> None:
     """Train the cGAN on SEN1-2 style pairs (CPU, GPU, or torchrun for several GPUs/nodes)."""
+    from sargeo.train import TrainConfig, train
+
     given = {k: v for k, v in options.items() if v is not None}
     if terrains:
         given["terrains"] = list(terrains)

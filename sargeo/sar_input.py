@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
-import torch
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
 from sargeo.scaling import SarScaling
+
+if TYPE_CHECKING:
+    import torch
 
 SCALES = ("db", "linear", "amplitude", "uint8")
 #: 20*log10(DN) minus this approximates sigma0 in dB for Sentinel-1 IW GRD amplitude
@@ -42,6 +45,8 @@ class InputSpec:
     def to_unit(self, values: torch.Tensor) -> torch.Tensor:
         """Raw band values -> model input in [-1, 1], as torch operations so that the engine
         scales on the model's device (invalid pixels must be handled by the caller)."""
+        import torch  # the engine's device; importing this module for its names stays light
+
         x = values.float()
         if self.scale == "uint8":
             return x / 127.5 - 1.0

@@ -16,7 +16,6 @@ import queue
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from sargeo.device import autocast_dtype, resolve_device
 from sargeo.infer import TileRunner
 from sargeo.merge import StripMerger, cut_tiles
 from sargeo.models import default_checkpoint_path
+from sargeo.options import TILE, ColorizeOptions, ColorizeResult
 from sargeo.pipeline import Pipeline, Stopped
 from sargeo.progress import Progress
 from sargeo.sar_input import InputSpec, read_strip, resolve_input
@@ -56,42 +56,7 @@ from sargeo.tiling import tile_starts
 # scene (GDAL's default is 5% of RAM); users can still set their own GDAL_CACHEMAX.
 os.environ.setdefault("GDAL_CACHEMAX", "256")
 
-TILE = 256
-#: Default tile overlap in pixels. benchmarks/seams.py on the sample scene with the shipped model:
-#: edge/inside gradient ratio 9.7 at 0, 1.08 at 32, 1.05 at 64, 1.04 at 128 (but twice the tiles).
-DEFAULT_OVERLAP = 64
 MODEL_PIXEL_M = 10.0
-
-
-@dataclass(frozen=True)
-class ColorizeOptions:
-    """Everything `colorize` can be told besides source, destination and model."""
-
-    band: str | int | None = None
-    overlap: int = DEFAULT_OVERLAP
-    #: tiles per forward pass; None: 8 on a CPU, from free memory on a GPU
-    batch_size: int | None = None
-    device: str = "auto"
-    scale: str = "auto"
-    db_range: tuple[float, float] | None = None
-    nodata: float | None = None
-    aoi: str | Path | None = None
-    overwrite: bool = False
-    creation_options: dict[str, str] = field(default_factory=dict)
-    overviews: bool = False
-    resample: bool = False
-    amp: bool = True
-
-
-@dataclass(frozen=True)
-class ColorizeResult:
-    output: Path
-    device: str
-    width: int
-    height: int
-    tiles: int
-    tiles_run: int
-    warnings: tuple[str, ...]
 
 
 @contextmanager

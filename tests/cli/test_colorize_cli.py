@@ -120,12 +120,12 @@ def test_available_as_rio_colorize(tmp_path, tiny_checkpoint):
 
 
 def test_unexpected_failure_is_one_line_with_exit_1(tmp_path, tiny_checkpoint, monkeypatch):
-    import sargeo.cli.colorize as command
+    import sargeo.scene as engine
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(command, "colorize", boom)
+    monkeypatch.setattr(engine, "colorize", boom)
     src = write_scene(tmp_path / "in.tif", width=100, height=100)
     result = CliRunner().invoke(cli, _args(src, tmp_path / "o.tif", tiny_checkpoint))
     assert result.exit_code == 1
