@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -77,7 +78,10 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            with signals_interrupt():
+            with signals_interrupt(), warnings.catch_warnings():
+                # rasterio warns (in two lines, even with --quiet) about files without georeferencing;
+                # sargeo says so itself where it matters (colorize), in one line
+                warnings.filterwarnings("ignore", message="Dataset has no geotransform")
                 return func(*args, **kwargs)
         except click.ClickException:
             raise

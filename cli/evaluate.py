@@ -27,12 +27,14 @@ def _named(spec: str) -> tuple[str, str]:
 @click.option("--split", type=click.Path(exists=True, dir_okay=False),
               help="split.json to use (default: the split recorded in the first checkpoint). Without it, "
                    "a checkpoint trained on the scored scenes is refused; with it, only warned about.")
-@click.option("--part", type=click.Choice(["test", "val", "train"]), default="test", show_default=True)
+@click.option("--part", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Which scenes of the split to score (test: never seen in training or model choice).")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for per_image.csv, summary.json/.txt and comparison.png.")
 @click.option("--lpips/--no-lpips", "use_lpips", default=True, show_default=True,
               help="LPIPS (AlexNet); needs torchvision's ImageNet AlexNet weights in the torch hub cache.")
-@click.option("--figure-samples", type=click.IntRange(0), default=6, show_default=True)
+@click.option("--figure-samples", type=click.IntRange(0), default=6, show_default=True,
+              help="Pairs shown in comparison.png (0: no figure).")
 @device_option
 @quiet_option
 @friendly_errors

@@ -40,8 +40,16 @@ RECIPE_OPTIONS = [
 
 
 def recipe_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the recipe options; their help shows TrainConfig's defaults although they default to None."""
+    from sargeo.config import TrainConfig  # plain dataclass: no PyTorch
+
+    defaults = TrainConfig(data="", out="").__dict__
     for option in reversed(RECIPE_OPTIONS):
         func = option(func)
+    for param in getattr(func, "__click_params__", []):
+        if param.name in defaults and param.show_default is None:
+            value = defaults[param.name]
+            param.show_default = ("on" if value else "off") if isinstance(value, bool) else str(value)
     return func
 
 

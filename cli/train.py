@@ -41,9 +41,12 @@ def _resume_config(resume: Path) -> tuple[Path, dict]:
 @click.option("--resume", type=click.Path(exists=True, path_type=Path),
               help="Continue a run (its folder or last.pt) on its own data, scene split and width; "
                    "other options (epochs, learning rates, device...) override its config.")
+@click.option("--progress", type=click.Choice(["bar", "none"]), default="bar", show_default=True,
+              help="A progress bar per epoch on stderr, or none (the epoch lines stay).")
 @quiet_option
 @friendly_errors
-def train_cmd(resume: Path | None, quiet: bool, terrains: tuple[str, ...], **options: object) -> None:
+def train_cmd(resume: Path | None, quiet: bool, progress: str, terrains: tuple[str, ...],
+              **options: object) -> None:
     """Train the cGAN on SEN1-2 style pairs (CPU, GPU, or torchrun for several GPUs/nodes)."""
     from sargeo.train import TrainConfig, train
 
@@ -60,4 +63,5 @@ def train_cmd(resume: Path | None, quiet: bool, terrains: tuple[str, ...], **opt
         if missing:
             raise click.UsageError(f"missing {' and '.join(missing)} (or use --resume)")
     cfg = TrainConfig.from_dict({**asdict(TrainConfig(data="", out="")), **base})
-    train(cfg, resume=checkpoint, progress=not quiet, log=(lambda _m: None) if quiet else click.echo)
+    train(cfg, resume=checkpoint, progress=progress == "bar" and not quiet,
+          log=(lambda _m: None) if quiet else click.echo)

@@ -34,7 +34,7 @@ from sargeo.device import autocast_dtype
 from sargeo.metrics import compute_all
 from sargeo.model import Generator
 from sargeo.postprocess import OutputAdjust, adjust_images
-from sargeo.scaling import SarScaling, unit_to_image
+from sargeo.scaling import SarScaling, unit_to_image, unit_to_uint8_tensor
 from sargeo.train import TrainConfig, build_models, build_optimizers, gan_step, init_adjust, start_from
 
 MODEL = "model"
@@ -156,7 +156,7 @@ def predict(gen: torch.nn.Module, samples: Sequence[Sample], device: torch.devic
     for i in range(0, len(samples), batch):
         x = torch.from_numpy(np.stack([s.sar for s in samples[i:i + batch]])[:, None]).float().to(device)
         y = gen(x).float().clamp(-1, 1)
-        out.append(((y + 1.0) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy())
+        out.append(unit_to_uint8_tensor(y).permute(0, 2, 3, 1).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -177,7 +177,7 @@ def apply_adjust(pred: np.ndarray, samples: Sequence[Sample], adjust: OutputAdju
     rgb = torch.from_numpy(pred).permute(0, 3, 1, 2).float() / 127.5 - 1.0
     sar = torch.from_numpy(np.stack([s.sar for s in samples])[:, None]).float()
     out = adjust_images(rgb, sar, adjust).clamp(-1, 1)
-    return ((out + 1.0) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    return unit_to_uint8_tensor(out).permute(0, 2, 3, 1).numpy()
 
 
 def _scores(args: tuple[np.ndarray, np.ndarray, bool]) -> dict[str, float]:

@@ -19,12 +19,12 @@ import torch
 from sargeo.checkpoint import load_checkpoint
 from sargeo.data import Pair, Split, discover_pairs, load_pair
 from sargeo.data.split import PARTS
+from sargeo.data.stats import mean_colour
 from sargeo.device import resolve_device
 from sargeo.metrics import Lpips, LpipsUnavailable, compute_all
 from sargeo.model import colorize_patch
 from sargeo.report import comparison_figure, format_table, summarize, write_rows_csv, write_summary_json
 from sargeo.scaling import unit_to_image
-from sargeo.train import mean_colour
 
 MEAN_COLOUR = "mean colour"
 GREY_SAR = "grey SAR"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from sargeo.scaling import unit_to_uint8_tensor
 from sargeo.tiling import weight_window
 
 
@@ -58,7 +59,7 @@ class StripMerger:
         w = self.wsum[:rows, :width]
         rgb = self.acc[:, :rows, :width] / torch.where(w > 0, w, torch.ones_like(w))
         ok = valid[:rows, :width]
-        out = ((rgb + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+        out = unit_to_uint8_tensor(rgb)
         out = torch.cat([out * ok, (ok * 255).to(torch.uint8)[None]], dim=0)
         self._shift(rows)
         return out.cpu().numpy()

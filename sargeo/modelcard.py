@@ -18,7 +18,7 @@ _SKIP = {"data", "out", "extra", "device", "workers", "split_file", "terrains"}
 def training_command(config: dict[str, Any], crossval: dict[str, Any] | None = None) -> str:
     """The `sargeo train` (or, for a model made by cross-validation, `sargeo crossval`) command
     line that reproduces a config."""
-    from sargeo.train import TrainConfig
+    from sargeo.config import TrainConfig
 
     defaults = TrainConfig(data="", out="").__dict__
     command = "train" if crossval is None else "crossval"

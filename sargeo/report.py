@@ -133,6 +133,8 @@ def format_table(summary: Mapping[str, Mapping], metrics: Sequence[str] | None =
         metrics = metric_names(group["overall"] for group in summary.values())
     blocks = [_block("overall", {k: v["overall"] for k, v in summary.items()}, metrics)]
     terrains = sorted({t for v in summary.values() for t in v["by_terrain"]})
+    if terrains == ["unknown"]:  # no terrain labels: the overall block already says it all
+        terrains = []
     for terrain in terrains:
         groups = {
             k: v["by_terrain"][terrain] for k, v in summary.items() if terrain in v["by_terrain"]

@@ -8,8 +8,12 @@ The scaling travels inside each checkpoint (``SarScaling.to_dict``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 #: Sentinel-2 reflectance (x10000) that maps to 255 when stretching bands 4,3,2
 #: like the SEN1-2 optical PNGs: typical land reflectance (0.08-0.12) then lands
@@ -47,6 +51,11 @@ def uint8_to_unit(x: np.ndarray) -> np.ndarray:
 def unit_to_uint8(x: np.ndarray) -> np.ndarray:
     """Map [-1, 1] floats back to rounded 8-bit values."""
     return np.clip(np.rint((np.asarray(x, dtype=np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def unit_to_uint8_tensor(x: torch.Tensor) -> torch.Tensor:
+    """The same rounding as unit_to_uint8, for torch tensors on any device."""
+    return ((x.float() + 1.0) * 127.5).round().clamp(0, 255).byte()
 
 
 def unit_to_image(x: np.ndarray) -> np.ndarray:

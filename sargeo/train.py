@@ -15,7 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,9 @@ from tqdm import tqdm
 
 from sargeo import losses
 from sargeo.checkpoint import Checkpoint, CheckpointError, load_checkpoint, read_payload, save_checkpoint
+from sargeo.config import FINETUNE, INHERITED, TrainConfig
 from sargeo.data import PairDataset, Split, discover_pairs, load_pair, split_by_scene
+from sargeo.data.stats import mean_colour
 from sargeo.device import autocast_dtype, resolve_device
 from sargeo.metrics import psnr, ssim
 from sargeo.model import Discriminator, Generator, colorize_patch, init_weights
@@ -38,8 +40,6 @@ from sargeo.scaling import SarScaling, unit_to_image
 
 STEP_FIELDS = ("epoch", "step", "g_total", "g_adv", "g_l1", "g_grad", "d_loss")
 EPOCH_FIELDS = ("epoch", "g_total", "g_adv", "g_l1", "g_grad", "d_loss", "val_psnr", "val_ssim", "seconds")
-#: At most this many training pairs are read to estimate the mean optical colour.
-MEAN_COLOUR_SAMPLE = 500
 #: Validation pairs drawn in each epoch's sample grid.
 SAMPLE_GRID = 4
 #: Files that mark a folder as holding a run, which a new run must not overwrite.
@@ -50,52 +50,6 @@ SPLIT_OPTIONS = {"terrains": "--terrain", "max_per_terrain": "--max-per-terrain"
                  "val_fraction": "--val-fraction", "test_fraction": "--test-fraction", "seed": "--seed"}
 #: Fields that only a run's last.pt holds, all needed to continue it.
 TRAINING_STATE = ("discriminator", "optimizer_g", "optimizer_d", "epoch", "best", "rng", "config", "split")
-
-
-@dataclass
-class TrainConfig:
-    """Every knob of a run; paper defaults. Saved as config.json and inside checkpoints."""
-
-    data: str
-    out: str
-    width: int = 64
-    epochs: int = 100
-    batch_size: int = 16
-    lr_g: float = 2e-4
-    lr_d: float = 1e-5
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_l1: float = 100.0
-    lambda_grad: float = 100.0
-    lambda_adv: float = 1.0
-    dropout: float = 0.0
-    #: "tile": standardise each SAR patch inside the generator, so colour cannot follow the
-    #: scene's absolute backscatter level (see sargeo.model.Generator)
-    input_norm: str = "none"
-    #: "rgb" (paper) or "lab": the L1 term on CIELAB instead of RGB
-    loss_space: str = "rgb"
-    augment: bool = False
-    sar_jitter_db: float = 0.0
-    terrains: list[str] | None = None
-    max_per_terrain: int | None = None
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    split_file: str | None = None
-    seed: int = 0
-    save_every: int = 0
-    best_metric: str = "psnr"
-    best_from_epoch: int = 1
-    device: str = "auto"
-    amp: bool = True
-    workers: int = 0
-    #: start from this checkpoint's generator (fine-tuning); "default" = the shipped model
-    init: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass
@@ -258,16 +212,6 @@ def _truncate_logs(out: Path, epochs_done: int) -> None:
             writer.writerows(rows)
 
 
-def mean_colour(pairs: list, seed: int) -> list[float]:
-    """Mean optical RGB in [0, 1] over (a sample of) the training pairs: the trivial baseline's colour."""
-    rng = random.Random(seed)
-    sample = pairs if len(pairs) <= MEAN_COLOUR_SAMPLE else rng.sample(pairs, MEAN_COLOUR_SAMPLE)
-    total = np.zeros(3)
-    for pair in sample:
-        total += (load_pair(pair)[1].mean(axis=(1, 2)) + 1.0) / 2.0
-    return (total / len(sample)).tolist()
-
-
 def validate(gen: torch.nn.Module, pairs: list, device: torch.device,
              keep: int = 0) -> tuple[dict[str, float], list[tuple[np.ndarray, ...]]]:
     """Mean PSNR / SSIM of the generator on held-out pairs (eval mode), plus the first `keep`
@@ -286,14 +230,6 @@ def validate(gen: torch.nn.Module, pairs: list, device: torch.device,
     arr = np.asarray(scores, dtype=float)
     arr[~np.isfinite(arr)] = np.nan
     return {"val_psnr": float(np.nanmean(arr[:, 0])), "val_ssim": float(np.nanmean(arr[:, 1]))}, kept
-
-
-#: Fine-tuning defaults, used with --init unless given: a tenth of the learning rates, fewer epochs.
-FINETUNE = {"epochs": 20, "lr_g": 2e-5, "lr_d": 1e-6}
-#: What a fine-tuned model keeps from its starting checkpoint (its architecture and its recipe's
-#: losses and regularisation), unless given.
-INHERITED = ("width", "input_norm", "lambda_l1", "lambda_grad", "lambda_adv", "dropout", "augment",
-             "sar_jitter_db", "loss_space", "batch_size")
 
 
 def load_init(init: str | Path) -> Checkpoint:
@@ -381,8 +317,12 @@ class _Run:
         self.out = Path(cfg.out)
         _seed_everything(cfg.seed)
         found = discover_pairs(cfg.data, cfg.terrains, cfg.max_per_terrain, cfg.seed)
-        for line in found.skipped:
-            log(f"skipped: {line}")
+        if found.skipped:
+            log(f"{len(found.skipped)} file(s) skipped (unpaired or unreadable), e.g. {found.skipped[0]}; "
+                f"all listed in {self.out / 'skipped.txt'}")
+            if ctx.main:
+                self.out.mkdir(parents=True, exist_ok=True)
+                (self.out / "skipped.txt").write_text("\n".join(found.skipped) + "\n")
         if not found.pairs:
             raise ValueError(f"no SAR/optical pairs found under {cfg.data}")
         if split is None:

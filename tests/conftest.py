@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from synthetic import write_tiny_pairs
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: Real SEN1-2 / Sentinel data for the tests that need it: $SARGEO_SHARED_DATA, else ../shared/data
+SHARED = Path(os.environ.get("SARGEO_SHARED_DATA",
+                            Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 
 @pytest.fixture

@@ -46,3 +46,10 @@ def test_rio_commands_do_not_load_torch(args):
 
 def test_tiling_needs_neither_torch_nor_rasterio():
     assert not _loaded("import sargeo.tiling") & {"torch", "rasterio"}
+
+
+@pytest.mark.parametrize("module", ["sargeo.evaluate", "sargeo.modelcard", "sargeo.scene", "sargeo.batch"])
+def test_evaluation_cards_and_inference_do_not_import_training(module):
+    code = f"import {module}, sys\nprint('TRAIN', 'sargeo.train' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.stdout.strip() == "TRAIN False", res.stdout + res.stderr

@@ -10,12 +10,12 @@ patch and its optical patch must agree within one pixel. The real SEN12MS-CR pai
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner, Result
+from conftest import SHARED
 from PIL import Image
 from rasterio.control import GroundControlPoint
 from rasterio.transform import Affine, from_origin
@@ -29,8 +29,6 @@ from sargeo.data import Pair, discover_pairs, load_pair
 from sargeo.s1s2 import acquisition_date, metadata_offset, sentinel2_subdatasets
 from sargeo.scaling import SarScaling, reflectance_to_unit
 
-SHARED = Path(os.environ.get("SARGEO_SHARED_DATA",
-                             Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 UTM = "EPSG:32631"
 ORIGIN = (600000.0, 5000000.0)
 S2_TRANSFORM = from_origin(*ORIGIN, 10, 10)
