@@ -63,7 +63,10 @@ class _SceneJson(JsonProgress):
               help="dB window mapped to the model's input range (default: the checkpoint's, e.g. -25 0).")
 @click.option("--nodata", type=float, help="Input nodata value (overrides the file's metadata).")
 @click.option("--aoi", type=click.Path(exists=True, dir_okay=False),
-              help="Polygon vector file (GeoJSON); only the area inside is colorized.")
+              help="Polygon vector file (GeoJSON); only the area inside is colorized (the model still "
+                   "sees the pixels around it, so colours inside match a whole-scene run).")
+@click.option("--crop", is_flag=True,
+              help="Write only the AOI's bounding box instead of the whole scene (needs --aoi).")
 @click.option("--overlap", type=click.IntRange(0, TILE - 1), default=DEFAULT_OVERLAP, show_default=True,
               help="Tile overlap in pixels (tiles are 256 x 256).")
 @click.option("--batch-size", type=click.IntRange(1),
@@ -72,6 +75,9 @@ class _SceneJson(JsonProgress):
 @device_option
 @click.option("--resample", is_flag=True, help="Warp the input to 10 m pixels (the model's) on the fly.")
 @click.option("--overviews", is_flag=True, help="Build overviews in the output.")
+@click.option("--cog", is_flag=True,
+              help="Write a Cloud-Optimized GeoTIFF (tiled, DEFLATE, with overviews); --co options then "
+                   "go to GDAL's COG driver, e.g. --co BLOCKSIZE=256.")
 @click.option("--co", "creation_options", multiple=True, callback=_creation_options, metavar="KEY=VALUE",
               help="GeoTIFF creation option (repeatable), e.g. --co COMPRESS=ZSTD.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
@@ -90,6 +96,8 @@ def colorize_cmd(src: tuple[str, ...], dst: Path, list_file: Path | None, checkp
     others go on; the exit code is then 2. Under torchrun every process colorizes its own
     share of the scenes, on GPU LOCAL_RANK.
     """
+    if options["crop"] and options["aoi"] is None:
+        raise click.UsageError("--crop needs --aoi")
     from sargeo.batch import FILE_SUFFIXES, read_list  # PyTorch loads here, not at `rio` start-up
     from sargeo.scene import colorize
 

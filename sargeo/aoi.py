@@ -8,6 +8,7 @@ strip is a cheap rasterisation with an offset.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from rasterio.errors import CRSError
 from rasterio.features import rasterize
 from rasterio.transform import Affine, GCPTransformer
 from rasterio.warp import transform_geom
+from rasterio.windows import Window
 from shapely.errors import ShapelyError
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
@@ -104,7 +106,16 @@ def to_pixels(geom: BaseGeometry, crs: CRS, ds: rasterio.DatasetReader) -> BaseG
     raise ValueError("--aoi needs a georeferenced input (CRS and transform, or GCPs)")
 
 
-def strip_mask(pixel_geom: BaseGeometry, row: int, height: int, width: int) -> np.ndarray:
-    """Boolean mask of rows [row, row + height): True inside the AOI."""
-    return rasterize([pixel_geom], out_shape=(height, width), transform=Affine.translation(0, row),
+def strip_mask(pixel_geom: BaseGeometry, row: int, height: int, width: int, col: int = 0) -> np.ndarray:
+    """Boolean mask of rows [row, row + height) and columns [col, col + width): True inside the AOI."""
+    return rasterize([pixel_geom], out_shape=(height, width), transform=Affine.translation(col, row),
                      fill=0, default_value=1, dtype="uint8").astype(bool)
+
+
+def pixel_window(pixel_geom: BaseGeometry, width: int, height: int) -> Window:
+    """The AOI's bounding box rounded outward to whole pixels and clipped to a width x height raster
+    (as rasterio.features.geometry_window, which needs an affine transform: this also serves GCPs)."""
+    left, top, right, bottom = pixel_geom.bounds
+    col0, row0 = max(0, math.floor(left)), max(0, math.floor(top))
+    col1, row1 = min(width, math.ceil(right)), min(height, math.ceil(bottom))
+    return Window(col0, row0, max(0, col1 - col0), max(0, row1 - row0))

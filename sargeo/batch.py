@@ -25,7 +25,7 @@ import torch.distributed as dist
 
 from sargeo.aoi import read_vector
 from sargeo.checkpoint import Checkpoint, load_checkpoint
-from sargeo.destination import is_local, output_profile
+from sargeo.destination import cog_options, is_local, output_profile
 from sargeo.device import resolve_device
 from sargeo.models import default_checkpoint_path
 from sargeo.progress import Progress
@@ -136,9 +136,14 @@ def _first_line(exc: BaseException) -> str:
 def _check_shared_options(options: ColorizeOptions) -> None:
     """Options that would fail every scene alike fail the run once instead."""
     resolve_device(options.device)
-    output_profile(64, 64, options.creation_options, {})
+    if options.cog:
+        cog_options(options.creation_options)
+    else:
+        output_profile(64, 64, options.creation_options, {})
     if options.aoi is not None:
         read_vector(options.aoi)
+    elif options.crop:
+        raise ValueError("--crop needs --aoi")
 
 
 def colorize_many(

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.shutil
+from rasterio._err import CPLE_BaseError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
@@ -33,6 +35,14 @@ DEFAULT_CREATION = {"TILED": "YES", "BLOCKXSIZE": str(BLOCK), "BLOCKYSIZE": str(
                     "PHOTOMETRIC": "RGB", "ALPHA": "YES",
                     # DEFLATE on every core: one thread compressing is the engine's limit on a GPU
                     "NUM_THREADS": "ALL_CPUS"}
+#: Cloud-Optimized GeoTIFF defaults: as the GTiff ones (the COG driver tiles 512 x 512 and keeps
+#: the alpha band itself), with overviews averaged like --overviews.
+COG_DEFAULT = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS",
+               "OVERVIEW_RESAMPLING": "AVERAGE"}
+#: Smallest and largest COG block size accepted (GDAL wants >= 128; a block is held whole in memory).
+COG_BLOCKS = (128, 4096)
+#: What GDAL raises: rasterio wraps most errors, not those of rasterio.shutil.copy.
+GDAL_ERRORS = (RasterioError, CPLE_BaseError)
 #: Longest temporary-file name we build from the destination's name (most file systems allow 255).
 _MAX_NAME = 255
 
@@ -102,19 +112,57 @@ def output_profile(width: int, height: int, creation_options: dict[str, str],
     return {**profile, **georef}
 
 
-def _probe(profile: dict[str, Any], given: dict[str, str]) -> None:
-    """Create a small in-memory file with the same options: GDAL only warns about bad ones."""
+def cog_options(creation_options: dict[str, str]) -> dict[str, str]:
+    """Options for GDAL's COG driver, checked by GDAL on a small copy.
+
+    The COG driver only copies a finished raster (it cannot be written strip by strip), so the
+    scene is first written with output_profile's defaults and then copied with these.
+    """
+    options = {**COG_DEFAULT, **{k.upper(): str(v) for k, v in creation_options.items()}}
+    size = options.get("BLOCKSIZE", str(BLOCK))
+    if not size.isdigit() or int(size) % 16 or not COG_BLOCKS[0] <= int(size) <= COG_BLOCKS[1]:
+        # GDAL aborts the process on some (0, non-numbers) and runs out of memory on large ones
+        raise ValueError(f"creation option BLOCKSIZE={size} rejected: COG blocks are a multiple of 16 "
+                         f"pixels from {COG_BLOCKS[0]} to {COG_BLOCKS[1]}")
+    profile = output_profile(64, 64, {}, {})
+    _probe(profile, creation_options, options)
+    return options
+
+
+def write_cog(tmp: Path, cog: Path, dst: Path, options: dict[str, str]) -> None:
+    """Copy the finished GeoTIFF `tmp` to a Cloud-Optimized GeoTIFF `cog` (overviews included)."""
+    try:
+        with gdal_messages() as messages:
+            rasterio.shutil.copy(tmp, cog, driver="COG", **options)
+    except GDAL_ERRORS as exc:
+        raise OSError(f"cannot write {dst} as a COG: {root_cause(exc)}") from None
+    if messages:
+        raise OSError(f"cannot write {dst} as a COG: {_first_line(messages[0])}")
+
+
+def _probe(profile: dict[str, Any], given: dict[str, str], cog: dict[str, str] | None = None) -> None:
+    """Create a small in-memory file with the same options (and copy it to a COG with `cog`):
+    GDAL only warns about bad ones."""
     shown = " ".join(f"{k}={v}" for k, v in given.items()) or "the defaults"
     small = {**profile, "width": min(profile["width"], 64), "height": min(profile["height"], 64)}
+    bands = 4
     try:
         with warnings.catch_warnings(), gdal_messages() as messages, MemoryFile() as mem:
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with mem.open(**small) as probe:
                 probe.write(np.zeros((4, probe.height, probe.width), np.uint8))
-    except (RasterioError, ValueError, TypeError) as exc:
-        raise ValueError(f"creation options {shown} rejected: {root_cause(exc)}") from None
+            if cog is not None:
+                with MemoryFile() as out:
+                    rasterio.shutil.copy(mem.name, out.name, driver="COG", **cog)
+                    with out.open() as copy:
+                        bands = copy.count
+    except (*GDAL_ERRORS, ValueError, TypeError) as exc:  # GDAL's first complaint is the cause
+        reason = _first_line(messages[0]) if messages else root_cause(exc)
+        raise ValueError(f"creation options {shown} rejected: {reason}") from None
     if messages:
         raise ValueError(f"creation options {shown} rejected: {_first_line(messages[0])}")
+    if bands != 4:  # JPEG turns the alpha band into a mask
+        raise ValueError(f"creation options {shown} rejected: they give {bands} bands, not RGB + alpha")
 
 
 def root_cause(exc: BaseException) -> str:
@@ -128,7 +176,7 @@ def _first_line(exc: BaseException | str) -> str:
     """First line of a GDAL message, without rasterio's error-class prefix and file name."""
     lines = str(exc).strip().splitlines()
     line = lines[0] if lines else type(exc).__name__
-    return re.sub(r"^[\w.-]+\.tif: ", "", re.sub(r"^CPLE_\w+ in ", "", line))
+    return re.sub(r"^[\w.-]+\.(?:tif|tmp): ", "", re.sub(r"^CPLE_\w+ in ", "", line))
 
 
 def verify_output(path: Path, dst: Path, width: int, height: int, sparse: bool = False) -> None:

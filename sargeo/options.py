@@ -28,9 +28,13 @@ class ColorizeOptions:
     db_range: tuple[float, float] | None = None
     nodata: float | None = None
     aoi: str | Path | None = None
+    #: write only the AOI's bounding window instead of the whole scene (needs `aoi`)
+    crop: bool = False
     overwrite: bool = False
     creation_options: dict[str, str] = field(default_factory=dict)
     overviews: bool = False
+    #: Cloud-Optimized GeoTIFF (always with overviews); creation_options then go to GDAL's COG driver
+    cog: bool = False
     resample: bool = False
     amp: bool = True
 

@@ -6,6 +6,8 @@ them into a rolling accumulator one tile high, and a writer thread writes the
 rows that no later tile can touch. Memory is bounded by the scene width, not its
 size. Output goes to a hidden temporary file beside the destination and is
 renamed only when complete, so a failure or Ctrl-C never leaves a partial file.
+A Cloud-Optimized GeoTIFF, which GDAL can only copy from a finished raster, is
+copied from that file into a second hidden one, which is the one renamed.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ from typing import Any
 import numpy as np
 import rasterio
 import torch
+from rasterio.control import GroundControlPoint
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from shapely.geometry import box
 
-from sargeo.aoi import read_vector, strip_mask, to_pixels
+from sargeo.aoi import pixel_window, read_vector, strip_mask, to_pixels
 from sargeo.checkpoint import Checkpoint, load_checkpoint
 from sargeo.destination import (
     BLOCK,
     check_destination,
+    cog_options,
     gdal_messages,
     is_local,
     output_profile,
@@ -40,6 +44,7 @@ from sargeo.destination import (
     root_cause,
     temp_path,
     verify_output,
+    write_cog,
 )
 from sargeo.device import autocast_dtype, resolve_device
 from sargeo.infer import TileRunner
@@ -92,10 +97,18 @@ def _pad_to(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return np.pad(a, pad, mode="symmetric") if any(p[1] for p in pad) else a
 
 
-def _georeferencing(ds: rasterio.io.DatasetReaderBase) -> dict[str, Any]:
+def _georeferencing(ds: rasterio.io.DatasetReaderBase, window: Window) -> dict[str, Any]:
+    """CRS and transform of the output, which covers `window` of the input."""
     if ds.crs is not None and not ds.transform.is_identity:
-        return {"crs": ds.crs, "transform": ds.transform}
+        return {"crs": ds.crs, "transform": ds.window_transform(window)}
     return {}
+
+
+def _window_gcps(gcps: tuple[list[GroundControlPoint], Any], window: Window) -> tuple[list, Any]:
+    """The input's GCPs on the pixel grid of `window` (a cropped output starts at its corner)."""
+    points, crs = gcps
+    return [GroundControlPoint(g.row - window.row_off, g.col - window.col_off, g.x, g.y, g.z, g.id, g.info)
+            for g in points], crs
 
 
 def _overview_factors(width: int, height: int) -> list[int]:
@@ -123,6 +136,8 @@ def _check_options(options: ColorizeOptions, window_db: SarScaling) -> None:
         raise ValueError("--db-range needs MIN < MAX")
     if options.nodata is not None and math.isinf(options.nodata):
         raise ValueError("--nodata must be a finite number or nan")
+    if options.crop and options.aoi is None:
+        raise ValueError("--crop needs --aoi")
 
 
 def colorize(
@@ -134,7 +149,8 @@ def colorize(
     log: Callable[[str], None] = lambda _msg: None,
     **kwargs: Any,
 ) -> ColorizeResult:
-    """Colorize the SAR raster `src` into an RGB + alpha GeoTIFF `dst` on the input's pixel grid.
+    """Colorize the SAR raster `src` into an RGB + alpha GeoTIFF `dst` on the input's pixel grid
+    (with `crop`, on the AOI's bounding window of it).
 
     Options come as a ColorizeOptions or as keyword arguments of the same names. Bad input
     raises ValueError (OSError for files that cannot be read or written); `dst` appears only
@@ -154,34 +170,47 @@ def colorize(
         spec, notes = resolve_input(ds, options.band, options.scale, window_db, options.nodata)
         if ds.crs is None and not ds.gcps[0]:
             notes.append("input has no CRS or GCPs: the output is written without georeferencing")
-        aoi = None
+        aoi, window = None, Window(0, 0, ds.width, ds.height)
         if options.aoi is not None:
             geom, crs = read_vector(options.aoi)
             aoi = to_pixels(geom, crs, ds)
-            if aoi.is_empty or not aoi.intersects(box(0, 0, ds.width, ds.height)):
+            overlaps = not aoi.is_empty and aoi.intersects(box(0, 0, ds.width, ds.height))
+            if overlaps and options.crop:
+                window = pixel_window(aoi, ds.width, ds.height)
+            if not overlaps or not (window.width and window.height):  # an empty window: it only touches
                 raise ValueError("the AOI does not overlap the input")
-        profile = output_profile(ds.width, ds.height, options.creation_options, _georeferencing(ds))
-        gcps, width, height = ds.gcps, ds.width, ds.height
+        # with --cog the engine writes a plain GeoTIFF that the COG driver then copies
+        profile = output_profile(window.width, window.height, {} if options.cog else options.creation_options,
+                                 _georeferencing(ds, window))
+        cog = cog_options(options.creation_options) if options.cog else None
+        gcps, scene_shape = _window_gcps(ds.gcps, window), (ds.height, ds.width)
+    width, height = window.width, window.height
     for note in notes:
         log(f"Warning: {note}")
 
     tmp = temp_path(dst)
+    final = tmp if cog is None else temp_path(dst)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            runner = _SceneRunner(src, tmp, dst, options, spec, ckpt, device, aoi, profile, gcps, progress)
+            runner = _SceneRunner(src, tmp, dst, options, spec, ckpt, device, aoi, profile, gcps, window,
+                                  scene_shape, progress)
             tiles_run = runner.run()
             if tiles_run == 0:
                 raise ValueError(f"no valid pixels in band {spec.band} of {src}"
                                  f"{' inside the AOI' if aoi is not None else ''}: nothing to colorize "
                                  "(check --nodata and --band)")
-            if options.overviews and _overview_factors(width, height):
+            if cog is not None:
+                write_cog(tmp, final, dst, cog)
+                tmp.unlink()  # the disk need not hold both until the end
+            elif options.overviews and _overview_factors(width, height):
                 _build_overviews(tmp, dst, _overview_factors(width, height))
-            sparse = str(profile.get("SPARSE_OK", "")).upper() in ("TRUE", "YES", "ON", "1")
-            verify_output(tmp, dst, width, height, sparse)
-        publish(tmp, dst, options.overwrite)
+            sparse = str((cog or profile).get("SPARSE_OK", "")).upper() in ("TRUE", "YES", "ON", "1")
+            verify_output(final, dst, width, height, sparse)
+        publish(final, dst, options.overwrite)
     finally:
         tmp.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)
     (progress or Progress()).finish(output=str(dst))
     return ColorizeResult(dst, str(device), width, height, runner.total, tiles_run, tuple(notes))
 
@@ -204,11 +233,17 @@ class _SceneRunner:
     the uint8 conversion run as torch operations on the model's device (sargeo.merge), so a GPU
     is fed whole strips and hands back finished rows. Any stage failing stops the others at
     once (sargeo.pipeline); the first error is raised.
+
+    The output covers `window` of the scene. Tiles keep their places on the whole scene's
+    lattice, so a window gets the very pixels of a whole-scene run: only the tiles that reach
+    into it are run, on strips cut to their columns. With an AOI the model still sees the input
+    around it (tiles reaching the AOI are whole, as in a whole-scene run); only the output is
+    masked, and tiles that reach no valid pixel inside it are skipped.
     """
 
     def __init__(self, src: str, tmp: Path, dst: Path, options: ColorizeOptions, spec: InputSpec,
-                 ckpt: Checkpoint, device: torch.device, aoi, profile: dict, gcps: tuple,
-                 progress: Progress | None) -> None:
+                 ckpt: Checkpoint, device: torch.device, aoi, profile: dict, gcps: tuple, window: Window,
+                 scene_shape: tuple[int, int], progress: Progress | None) -> None:
         self.src, self.tmp, self.dst, self.options, self.spec = src, tmp, dst, options, spec
         amp = autocast_dtype(device) if options.amp else None
         self.runner = TileRunner(ckpt.generator, device, amp, TILE)
@@ -216,10 +251,17 @@ class _SceneRunner:
         self.device, self.aoi, self.profile, self.gcps = device, aoi, profile, gcps
         self.progress = progress or Progress()
         self.width, self.height = profile["width"], profile["height"]
-        self.rows = tile_starts(self.height, TILE, options.overlap)
-        self.cols = tile_starts(self.width, TILE, options.overlap)
+        self.top, self.left = window.row_off, window.col_off
+        self.scene_height, scene_width = scene_shape
+        self.rows = [r for r in tile_starts(self.scene_height, TILE, options.overlap)
+                     if r < self.top + self.height and r + TILE > self.top]
+        cols = [c for c in tile_starts(scene_width, TILE, options.overlap)
+                if c < self.left + self.width and c + TILE > self.left]
+        # strips span scene columns [x0, x1): those of the tiles; tile columns are relative to x0
+        self.x0, self.x1 = cols[0], min(scene_width, cols[-1] + TILE)
+        self.cols = [c - self.x0 for c in cols]
         self.total = len(self.rows) * len(self.cols)
-        self.padded_width = max(self.width, TILE)
+        self.padded_width = max(self.x1 - self.x0, TILE)
         self.pipe = Pipeline()
         self.strips: queue.Queue = queue.Queue(maxsize=3)
         self.finished: queue.Queue = queue.Queue(maxsize=4)
@@ -229,20 +271,22 @@ class _SceneRunner:
             for row in self.rows:
                 if self.pipe.stop.is_set():
                     return
-                height = min(TILE, self.height - row)
+                height = min(TILE, self.scene_height - row)
                 try:
                     values, valid = read_strip(ds, self.spec, row, height)
                 except RasterioError as exc:
                     raise OSError(f"cannot read rows {row}-{row + height} of {self.src}: "
                                   f"{root_cause(exc)}") from None
-                if self.aoi is not None:
-                    valid &= strip_mask(self.aoi, row, height, self.width)
-                values = values.astype(np.float32, copy=False)
-                values = torch.from_numpy(_pad_to(values, TILE, self.padded_width))
-                valid = torch.from_numpy(_pad_to(valid, TILE, self.padded_width))
+                values = np.ascontiguousarray(values[:, self.x0:self.x1], dtype=np.float32)
+                valid = np.ascontiguousarray(valid[:, self.x0:self.x1])
+                # with an AOI the output's mask is its own: the input's validity alone decides the
+                # nodata fill of the tiles, as in a whole-scene run
+                masks = [valid] if self.aoi is None else \
+                    [valid, valid & strip_mask(self.aoi, row, height, self.x1 - self.x0, self.x0)]
+                strip = [torch.from_numpy(_pad_to(a, TILE, self.padded_width)) for a in (values, *masks)]
                 if self.device.type == "cuda":  # page-locked, so the copy to the GPU can overlap
-                    values, valid = values.pin_memory(), valid.pin_memory()
-                self.pipe.put(self.strips, (row, values, valid))
+                    strip = [a.pin_memory() for a in strip]
+                self.pipe.put(self.strips, (row, strip))
 
     def _write(self) -> None:
         try:
@@ -302,13 +346,14 @@ class _SceneRunner:
     def _loop(self) -> int:
         merger = StripMerger(self.padded_width, TILE, self.options.overlap, self.device)
         tiles_run = 0
+        left, bottom = self.left - self.x0, self.top + self.height
         for i, row in enumerate(self.rows):
-            start, values, valid = self.pipe.get(self.strips)
+            start, strip = self.pipe.get(self.strips)
             assert start == row
-            values = values.to(self.device, non_blocking=True)
-            valid = valid.to(self.device, non_blocking=True)
+            values, valid, *inside = [a.to(self.device, non_blocking=True) for a in strip]
+            keep = inside[0] if inside else valid  # the output's mask
             unit = torch.where(valid, self.spec.to_unit(values), 0.0)
-            has_data = valid.any(dim=0).cpu().numpy()
+            has_data = keep.any(dim=0).cpu().numpy()
             todo = [c for c in self.cols if has_data[c:c + TILE].any()]
             self.progress.advance(len(self.cols) - len(todo))
             for b in range(0, len(todo), self.batch):
@@ -316,6 +361,9 @@ class _SceneRunner:
                 merger.add(self.runner(cut_tiles(unit, valid, cols, TILE)), cols)
                 tiles_run += len(cols)
                 self.progress.advance(len(cols))
-            done = (self.rows[i + 1] if i + 1 < len(self.rows) else min(self.height, row + TILE)) - row
-            self.pipe.put(self.finished, (row, merger.finish(done, valid, self.width)))
+            done = (self.rows[i + 1] if i + 1 < len(self.rows) else min(self.scene_height, row + TILE)) - row
+            rows = merger.finish(done, keep, self.x1 - self.x0)
+            first, last = max(self.top, row), min(bottom, row + done)  # the rows inside the window
+            if first < last:
+                self.pipe.put(self.finished, (row, rows[:, first - row:last - row, left:left + self.width]))
         return tiles_run

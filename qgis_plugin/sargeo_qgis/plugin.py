@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from qgis.core import QgsApplication
 
+from .algorithm import prefetch_card
 from .provider import SargeoProvider
 
 if TYPE_CHECKING:
@@ -25,7 +26,9 @@ class SargeoPlugin:
             QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:
+        """Only the desktop shows help, so only it pays for `sargeo info` (in the background)."""
         self.initProcessing()
+        prefetch_card()
 
     def unload(self) -> None:
         if self.provider is not None:

@@ -10,7 +10,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ DROPPED_ENV = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE", "P
                "GDAL_DATA", "GDAL_DRIVER_PATH", "PROJ_LIB", "PROJ_DATA", "DYLD_LIBRARY_PATH")
 POLL_S = 0.1  # how often cancel is checked while the child is silent
 GRACE_S = 3.0  # SIGTERM lets the CLI delete its temp file; SIGKILL after this
+NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # Windows only: no console flashing up over QGIS
 
 
 class Feedback(Protocol):
@@ -134,8 +134,7 @@ def run_cli(command: Sequence[str], dst: Path, feedback: Feedback) -> dict | Non
     try:
         proc = subprocess.Popen(
             list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=child_env(os.environ), text=True, encoding="utf-8", errors="replace",
-            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0) if sys.platform == "win32" else 0)
+            env=child_env(os.environ), text=True, encoding="utf-8", errors="replace", creationflags=NO_WINDOW)
     except OSError as exc:
         raise CliFailed(f"could not start {command[0]}: {exc}") from exc
     lines: queue.Queue = queue.Queue()

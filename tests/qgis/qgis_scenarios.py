@@ -16,6 +16,7 @@ from qgis.core import (
     QgsApplication,
     QgsFeature,
     QgsGeometry,
+    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsRasterLayer,
@@ -24,7 +25,26 @@ from qgis.core import (
 )
 
 PLUGIN_PARENT = Path(__file__).resolve().parents[2] / "qgis_plugin"
-EXPECTED_PARAMETERS = ["INPUT", "BAND", "CHECKPOINT", "OVERLAP", "BATCH_SIZE", "DEVICE", "AOI", "OUTPUT"]
+# name: (type, default, optional, advanced); unset optional values leave the choice to the CLI
+EXPECTED_PARAMETERS = {
+    "INPUT": ("raster", None, False, False),
+    "BAND": ("band", None, True, False),
+    "SCALE": ("enum", "auto", False, False),
+    "NODATA": ("number", None, True, False),
+    "CHECKPOINT": ("file", None, True, False),
+    "DEVICE": ("enum", 0, False, False),
+    "AOI": ("source", None, True, False),
+    "CROP": ("boolean", False, False, False),
+    "OVERVIEWS": ("boolean", False, False, False),
+    "COG": ("boolean", False, False, False),
+    "DB_MIN": ("number", None, True, True),
+    "DB_MAX": ("number", None, True, True),
+    "RESAMPLE": ("boolean", False, False, True),
+    "OVERLAP": ("number", None, True, True),
+    "BATCH_SIZE": ("number", None, True, True),
+    "CREATION_OPTIONS": ("string", None, True, True),
+    "OUTPUT": ("rasterDestination", None, False, False),
+}
 
 
 class Recorder(QgsProcessingFeedback):
@@ -86,14 +106,16 @@ def registered(work: Path) -> None:
     alg = registry.algorithmById("sargeo:colorize")
     check(alg is not None, "algorithm sargeo:colorize not registered")
     check(alg.displayName() == "Colorize SAR scene", alg.displayName())
-    names = [p.name() for p in alg.parameterDefinitions()]
-    check(names == EXPECTED_PARAMETERS, f"parameters {names}")
-    check(alg.parameterDefinition("BAND").defaultValue() == 1, "BAND default is not 1")
-    check(alg.parameterDefinition("DEVICE").options() == ["auto", "cpu", "cuda", "mps"], "device options")
-    for optional in ("CHECKPOINT", "OVERLAP", "AOI"):
-        check(alg.parameterDefinition(optional).flags() & alg.parameterDefinition(optional).FlagOptional,
-              f"{optional} is not optional")
-    check("pip install sargeo" in alg.shortHelpString(), "help does not say how to install")
+    found = {p.name(): (p.type(), p.defaultValue(), bool(p.flags() & p.FlagOptional),
+                        bool(p.flags() & p.FlagAdvanced)) for p in alg.parameterDefinitions()}
+    check(list(found) == list(EXPECTED_PARAMETERS), f"parameters {list(found)}")
+    for name, expected in EXPECTED_PARAMETERS.items():
+        check(found[name] == expected, f"{name}: {found[name]} != {expected}")
+    scale, device = alg.parameterDefinition("SCALE"), alg.parameterDefinition("DEVICE")
+    check(scale.options() == ["auto", "db", "linear", "amplitude", "uint8"] and scale.usesStaticStrings(),
+          "SCALE is not the CLI's --scale choices by name")
+    check(device.options() == ["auto", "cpu", "cuda", "mps"], "device options")
+    help_card(alg)
     os.environ["SARGEO_EXECUTABLE"] = str(work / "no-such-sargeo")
     missing_executable(work, "environment variable SARGEO_EXECUTABLE")
     ProcessingConfig.setSettingValue("SARGEO_EXECUTABLE", str(work / "scene.tif"))  # exists, not a program
@@ -101,6 +123,21 @@ def registered(work: Path) -> None:
         missing_executable(work, "Processing setting SARGEO_EXECUTABLE")
     finally:  # the setting persists in the profile the other scenarios share
         ProcessingConfig.setSettingValue("SARGEO_EXECUTABLE", "")
+
+
+def help_card(alg: QgsProcessingAlgorithm) -> None:
+    """The help never waits long for `sargeo info`, and shows the shipped model's card once it answered."""
+    from sargeo_qgis import card
+
+    check(os.environ["SARGEO_EXECUTABLE"] in card._cards, "initGui did not start `sargeo info`")
+    start = time.monotonic()
+    text = alg.shortHelpString()
+    check(time.monotonic() - start < card.WAIT_S + 1, f"help took {time.monotonic() - start:.1f} s")
+    check("pip install sargeo" in text and "sargeo info" in text, "help does not say how to install")
+    card.summary(os.environ["SARGEO_EXECUTABLE"], wait=120)  # that same `sargeo info` run, finished
+    text = alg.shortHelpString()
+    check("<h3>sargeo default model</h3>" in text and "On scenes it never saw, the model" in text,
+          f"no model card in the help:\n{text}")
 
 
 def missing_executable(work: Path, source: str) -> None:
@@ -156,17 +193,25 @@ def _read(path: Path) -> bytes:
 
 
 def bad_input(work: Path) -> None:
-    """A request the CLI refuses surfaces as QgsProcessingException with the CLI's one-line message."""
+    """A request the CLI refuses surfaces as QgsProcessingException with the CLI's one-line message;
+    malformed parameter text is refused before anything runs."""
     out = work / "bad" / "colorized.tif"
     out.parent.mkdir()
-    try:
-        run({"INPUT": str(work / "scene.tif"), "BAND": 7, "CHECKPOINT": str(work / "tiny.pt"),
-             "OUTPUT": str(out)}, Recorder())
-    except QgsProcessingException as exc:
-        message = str(exc)
-        check("band 7" in message and not message.startswith("Error:"), f"message: {message!r}")
-    else:
-        check(False, "band 7 of a 1-band raster did not fail")
+    refused = [({"BAND": 7}, "band 7"),
+               ({"CREATION_OPTIONS": "COMPRESS ZSTD"}, "'COMPRESS', 'ZSTD' are not KEY=VALUE"),
+               ({"DB_MIN": -20}, "dB range: set both the minimum and the maximum")]
+    for parameters, expected in refused:
+        feedback = Recorder()
+        try:
+            run({"INPUT": str(work / "scene.tif"), "CHECKPOINT": str(work / "tiny.pt"), "OUTPUT": str(out),
+                 **parameters}, feedback)
+        except QgsProcessingException as exc:
+            message = str(exc)
+            check(expected in message and "Error:" not in message, f"message: {message!r}")
+        else:
+            check(False, f"{parameters} did not fail")
+        if "BAND" not in parameters:
+            check(not any(line.startswith("COMMAND ") for line in feedback.log), f"{parameters} ran the CLI")
     check(list(out.parent.iterdir()) == [], "a failed run left files")
 
 
@@ -208,7 +253,10 @@ def main() -> None:
     import sargeo_qgis
 
     plugin = sargeo_qgis.classFactory(None)  # kept referenced: the registry does not own Python providers
-    plugin.initProcessing()
+    if name == "registered":
+        plugin.initGui()  # as the desktop does: also starts `sargeo info` for the help
+    else:
+        plugin.initProcessing()
     globals()[name](work)
     plugin.unload()
     app.exitQgis()

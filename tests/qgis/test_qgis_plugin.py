@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,70 @@ def qgis_env(tmp_path_factory) -> dict[str, str]:
     if probe.returncode != 0:
         pytest.skip(f"{QGIS_PYTHON} cannot import qgis.core (needs apt-get install qgis python3-qgis)")
     return env
+
+
+@pytest.fixture(scope="module")
+def installed_env(qgis_env, tmp_path_factory) -> dict[str, str]:
+    """A profile with the plugin put there by `sargeo qgis-plugin install`, for qgis_process."""
+    config = tmp_path_factory.mktemp("installed")
+    result = CliRunner().invoke(qgis_plugin_group, ["install", "--profiles-dir", str(config / "profiles")])
+    assert result.exit_code == 0, result.output
+    return {**qgis_env, "QGIS_CUSTOM_CONFIG_PATH": str(config)}
+
+
+def qgis_process(env: dict[str, str], *parameters: str) -> tuple[dict, list[str]]:
+    """`qgis_process run sargeo:colorize` with KEY=VALUE parameters: its JSON report and the sargeo argv."""
+    proc = subprocess.run([QGIS_PROCESS, "--json", "run", "sargeo:colorize", "--", *parameters], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    report = json.loads(proc.stdout)
+    prefix = shlex.join([env["SARGEO_EXECUTABLE"], "colorize"])
+    command = next(line for line in report["log"]["info"] if line.startswith(prefix))
+    return report, shlex.split(command)
+
+
+def write(path: Path, bands: np.ndarray, descriptions: tuple[str, ...] | None = None) -> Path:
+    """float32 bands on the `work` scene's grid, with no nodata value, like a SNAP or GEE export."""
+    profile = dict(driver="GTiff", width=bands.shape[2], height=bands.shape[1], count=len(bands),
+                   dtype="float32", crs="EPSG:32631", transform=from_origin(500000, 5000000, 10, 10))
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(bands.astype("float32"))
+        for i, text in enumerate(descriptions or (), start=1):
+            ds.set_band_description(i, text)
+    return path
+
+
+def test_readme_snap_example_linear_sigma0_with_nodata_0(installed_env, work, tmp_path):
+    """`sargeo colorize S1A_Sigma0_VV.tif out.tif --scale linear --nodata 0` as SCALE=linear NODATA=0:
+    the 0 border (not marked as nodata in the file) comes out transparent, the scene opaque."""
+    rows, cols = np.mgrid[0:200, 0:300]
+    valid = (cols > 20 + rows // 4) & (rows < 180)  # a slanted swath edge and a bottom border
+    sigma0 = 10 ** (np.random.default_rng(1).normal(-12, 4, (200, 300)) / 10)
+    src = write(tmp_path / "S1A_Sigma0_VV.tif", np.where(valid, sigma0, 0)[None])
+    out = tmp_path / "out.tif"
+    report, argv = qgis_process(installed_env, f"INPUT={src}", "SCALE=linear", "NODATA=0",
+                                f"CHECKPOINT={work / 'tiny.pt'}", f"OUTPUT={out}")
+    assert report["results"]["OUTPUT"] == str(out)
+    assert argv[argv.index("--scale") + 1] == "linear" and float(argv[argv.index("--nodata") + 1]) == 0
+    with rasterio.open(out) as dst:
+        alpha = dst.read(4)
+    assert np.array_equal(alpha == 255, valid) and np.array_equal(alpha == 0, ~valid)
+
+
+def test_a_vh_vv_file_gets_vv_by_default_like_the_cli(installed_env, work, tmp_path):
+    """No BAND: no --band, so the CLI picks the band described VV (band 2), as `sargeo colorize` does."""
+    rng = np.random.default_rng(2)
+    vh, vv = rng.normal(-19, 4, (200, 300)), rng.normal(-12, 4, (200, 300))
+    src = write(tmp_path / "vh_vv.tif", np.stack([vh, vv]), ("VH", "VV"))
+    out, reference = tmp_path / "qgis.tif", tmp_path / "cli.tif"
+    _, argv = qgis_process(installed_env, f"INPUT={src}", f"CHECKPOINT={work / 'tiny.pt'}", f"OUTPUT={out}")
+    assert "--band" not in argv
+    cli = subprocess.run([str(SARGEO), "colorize", str(src), str(reference), "-c", str(work / "tiny.pt"),
+                          "--quiet"], capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    with rasterio.open(out) as got, rasterio.open(reference) as want:
+        assert (got.crs, got.transform, got.count) == (want.crs, want.transform, 4)
+        assert np.array_equal(got.read(), want.read())
 
 
 def run_scenario(name: str, work: Path, env: dict[str, str]) -> None:
