@@ -65,6 +65,10 @@ def crossval_cmd(data: str, out: Path, folds: int, seed: int, adjust: bool, wate
     init = load_init(cfg.init) if cfg.init else None
     dev = resolve_device(device or "auto")
     cfg = replace(cfg, device=str(dev))
+    from sargeo.report import FIGURES_MISSING, figures_available
+
+    if not figures_available():
+        log(f"Note: {FIGURES_MISSING}")
     samples = load_samples(data, log)
     log(f"{len(samples)} pairs from {len({s.scene for s in samples})} scenes, {folds} folds, device {dev}")
     bar = None

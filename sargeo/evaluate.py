@@ -23,7 +23,15 @@ from sargeo.data.stats import mean_colour
 from sargeo.device import resolve_device
 from sargeo.metrics import Lpips, LpipsUnavailable, compute_all
 from sargeo.model import colorize_patch
-from sargeo.report import comparison_figure, format_table, summarize, write_rows_csv, write_summary_json
+from sargeo.report import (
+    FIGURES_MISSING,
+    comparison_figure,
+    figures_available,
+    format_table,
+    summarize,
+    write_rows_csv,
+    write_summary_json,
+)
 from sargeo.scaling import unit_to_image
 
 MEAN_COLOUR = "mean colour"
@@ -101,6 +109,8 @@ def evaluate(
 ) -> dict:
     """Score every checkpoint and both baselines on the held-out part; write CSV, JSON, table, figure."""
     dev = resolve_device(device)
+    if n_figure and not figures_available():
+        log(f"Note: {FIGURES_MISSING}")
     models = [model_method(name, path, dev) for name, path in checkpoints]
     split_obj = _resolve_split(split, [(method.name, meta) for method, meta in models], part, log)
     found = discover_pairs(data)

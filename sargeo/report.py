@@ -12,13 +12,36 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from sargeo.metrics import METRICS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Said once by commands that would draw figures, when they cannot.
+FIGURES_MISSING = "matplotlib is not installed, so no figures are drawn (pip install 'sargeo[figures]')"
+
+
+def figures_available() -> bool:
+    """Figures need matplotlib, an optional extra: without it every table, log and checkpoint is
+    still written. (Installed, it also slows every `rio` command: rasterio's `rio insp` imports it.)"""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _new_figure(**kwargs: Any) -> Figure | None:
+    if not figures_available():
+        return None
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 ID_FIELDS = ("method", "image", "scene", "terrain")
 LOSS_KEYS = ("g_total", "g_adv", "g_l1", "g_grad", "d_loss")
@@ -162,7 +185,9 @@ def _image_grid(
 ) -> None:
     """Rows x columns of images with column headers and row labels, saved as PNG."""
     nrows, ncols = len(grid), len(columns)
-    fig = Figure(figsize=(ncols * CELL_IN, nrows * CELL_IN), dpi=DPI)
+    fig = _new_figure(figsize=(ncols * CELL_IN, nrows * CELL_IN), dpi=DPI)
+    if fig is None:
+        return
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for r, images in enumerate(grid):
         for c, image in enumerate(images):
@@ -189,7 +214,9 @@ def crossval_figure(per_scene: Mapping[str, Mapping[str, Mapping]], path: str | 
     """Per held-out scene, each method's PSNR and SSIM minus the baseline's (above zero: better)."""
     scenes = list(per_scene[baseline])
     methods = [m for m in per_scene if m != baseline]
-    fig = Figure(figsize=(max(6.0, 0.5 * len(scenes) + 2), 6.0), dpi=DPI)
+    fig = _new_figure(figsize=(max(6.0, 0.5 * len(scenes) + 2), 6.0), dpi=DPI)
+    if fig is None:
+        return
     axes = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(scenes))
     width = 0.8 / max(len(methods), 1)
@@ -229,7 +256,11 @@ def _series(rows: Sequence[Mapping], key: str) -> tuple[list[float], list[float]
 
 def loss_curve_figure(epoch_rows: Sequence[Mapping], path: str | Path) -> None:
     """Two panels: training losses vs epoch, and validation PSNR (left axis) / SSIM (right)."""
-    fig = Figure(figsize=(10, 4), dpi=DPI, layout="constrained")
+    fig = _new_figure(figsize=(10, 4), dpi=DPI, layout="constrained")
+    if fig is None:
+        return
+    from matplotlib.ticker import MaxNLocator
+
     ax_loss, ax_psnr = fig.subplots(1, 2)
     for key in LOSS_KEYS:
         epochs, values = _series(epoch_rows, key)

@@ -35,7 +35,7 @@ from sargeo.device import autocast_dtype, resolve_device
 from sargeo.metrics import psnr, ssim
 from sargeo.model import Discriminator, Generator, colorize_patch, init_weights
 from sargeo.postprocess import OutputAdjust
-from sargeo.report import loss_curve_figure, sample_grid_figure
+from sargeo.report import FIGURES_MISSING, figures_available, loss_curve_figure, sample_grid_figure
 from sargeo.scaling import SarScaling, unit_to_image
 
 STEP_FIELDS = ("epoch", "step", "g_total", "g_adv", "g_l1", "g_grad", "d_loss")
@@ -470,6 +470,8 @@ def train(cfg: TrainConfig, resume: str | Path | None = None, progress: bool = T
         _refuse_existing_run(out)
     ctx = _setup_distributed(cfg.device)
     log = log if ctx.main else (lambda _msg: None)
+    if not figures_available():
+        log(f"Note: {FIGURES_MISSING}")
     if ctx.main:
         out.mkdir(parents=True, exist_ok=True)
     run = _Run(cfg, ctx, log, split)

@@ -38,7 +38,8 @@ def test_the_rio_plugin_module_is_light():
 
 @pytest.mark.parametrize("args", [["--help"], ["info", str(SAMPLE)], ["colorize", "--help"]])
 def test_rio_commands_do_not_load_torch(args):
-    """rasterio's own `rio insp` imports matplotlib whenever it is installed: only torch is ours to avoid."""
+    """rasterio's own `rio insp` imports matplotlib whenever it is installed (here, for the figure tests);
+    sargeo does not require it (tests/test_figures_optional.py), so only torch is ours to avoid."""
     code = (f"from rasterio.rio.main import main_group\ntry:\n    main_group({args!r})\n"
             "except SystemExit:\n    pass\n")
     assert "torch" not in _loaded(code)
