@@ -65,11 +65,18 @@ def signals_interrupt() -> Iterator[None]:
 
 
 def exit_interrupted(exc: BaseException) -> NoReturn:
-    """One line and exit 128 + signal number."""
+    """One line and exit 128 + signal number, at once.
+
+    Cleanup already ran while the interrupt unwound the stack (temporary files are gone);
+    skipping interpreter shutdown matters when the interrupt landed inside an import, where a
+    half-imported PyTorch could otherwise end the process by the signal instead (exit -2).
+    """
     signum = getattr(exc, "signum", signal.SIGINT)
     name = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
     click.echo(f"Error: interrupted{name}", err=True)
-    sys.exit(128 + signum)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
