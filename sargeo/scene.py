@@ -350,10 +350,11 @@ class _SceneRunner:
         for i, row in enumerate(self.rows):
             start, strip = self.pipe.get(self.strips)
             assert start == row
+            # which tile columns hold output pixels, from the host copy: no wait on the device
+            has_data = strip[-1].any(dim=0).numpy()
             values, valid, *inside = [a.to(self.device, non_blocking=True) for a in strip]
             keep = inside[0] if inside else valid  # the output's mask
             unit = torch.where(valid, self.spec.to_unit(values), 0.0)
-            has_data = keep.any(dim=0).cpu().numpy()
             todo = [c for c in self.cols if has_data[c:c + TILE].any()]
             self.progress.advance(len(self.cols) - len(todo))
             for b in range(0, len(todo), self.batch):
