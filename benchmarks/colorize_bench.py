@@ -30,7 +30,7 @@ from sargeo.device import autocast_dtype, resolve_device
 from sargeo.infer import TileRunner
 from sargeo.model import Generator, gflops_per_tile, init_weights
 from sargeo.models import DEFAULT_MODEL
-from sargeo.scene import DEFAULT_OVERLAP, TILE
+from sargeo.options import DEFAULT_OVERLAP, TILE
 from sargeo.tiling import tile_starts
 
 CHILD = """
