@@ -121,6 +121,23 @@ def test_water_weight_follows_the_minus_20_db_threshold_in_the_given_window():
         assert w.min() > 0.99 and land.max() < 0.01
 
 
+def test_water_weight_is_a_box_mean_then_a_max_filter_with_reflected_edges():
+    """Against scipy's filters: mean over 9 x 9 (reflected borders), sigmoid, max over 9 x 9."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    db = rng.normal(-14, 3, (2, 1, 40, 50))
+    db[:, :, 5:30, :20] -= 10  # a lake
+    w = water_weight(_unit(db).float(), DB).numpy()
+    unit = DB.db_to_unit(db).astype(np.float64)
+    smooth = ndimage.uniform_filter(unit, size=(1, 1, 9, 9), mode="mirror")
+    per_db = 2 / (DB.db_max - DB.db_min)
+    soft = 1 / (1 + np.exp(-(((-20 - DB.db_min) * per_db - 1) - smooth) / (0.5 * per_db)))
+    expected = ndimage.maximum_filter(soft, size=(1, 1, 9, 9), mode="nearest")
+    assert w.shape == db.shape and np.abs(w - expected).max() < 1e-5
+    assert 0.05 < (w > 0.5).mean() < 0.95  # both water and land present
+
+
 @pytest.mark.parametrize("factors", [(1.0, 1.0), (0.5, 0.4)])
 def test_water_guard_darkens_a_lake_painted_white_and_leaves_far_land_alone(factors):
     sar, lake = _lake_tile()

@@ -1,0 +1,69 @@
+"""The inference rewrite of the generator computes the trained network's function."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from sargeo.fused import MixFirstHead, inference_net
+from sargeo.model import Generator, init_weights
+from sargeo.postprocess import AdjustedGenerator, OutputAdjust
+
+
+def _trained_like(width: int, **kwargs) -> Generator:
+    """A generator whose BatchNorms hold non-trivial running statistics, as after training."""
+    torch.manual_seed(width)
+    gen = Generator(width=width, **kwargs)
+    init_weights(gen)
+    for m in gen.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.3, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return gen.eval()
+
+
+@pytest.mark.parametrize(("width", "mix_first"), [(8, False), (32, True)])
+def test_fused_generator_matches_the_trained_one(width, mix_first):
+    gen = _trained_like(width)
+    fast = inference_net(gen)
+    assert isinstance(fast.head, MixFirstHead) and fast.head.mix_first is mix_first
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
+    x = torch.rand(2, 1, 256, 256) * 2 - 1
+    with torch.inference_mode():
+        expected, got = gen(x), fast(x)
+    # float rounding only: a thousand times below one 8-bit step (2 / 255), and far below the
+    # spread of the output itself (so a head that ignored its input would fail)
+    diff = (got - expected).abs().max()
+    assert diff < 1e-5 and expected.std() > 1000 * diff
+
+
+def test_original_generator_is_left_as_trained():
+    gen = _trained_like(8)
+    before = {k: v.clone() for k, v in gen.state_dict().items()}
+    inference_net(gen)
+    after = gen.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in gen.modules())
+
+
+def test_adjusted_and_tile_normalised_generators_keep_their_output():
+    gen = _trained_like(8, input_norm="tile")
+    adjusted = AdjustedGenerator(gen, OutputAdjust((0.3, 0.4, 0.3), 0.25, 0.0, True)).eval()
+    fast = inference_net(adjusted)
+    assert isinstance(fast, AdjustedGenerator) and fast.adjust == adjusted.adjust
+    x = torch.rand(2, 1, 256, 256) * 2 - 1
+    x[0, :, 40:160, 60:200] = -0.95  # a calm lake, so the water guard acts
+    with torch.inference_mode():
+        assert (fast(x) - adjusted(x)).abs().max() < 1e-4
+
+
+def test_unfamiliar_head_is_kept():
+    gen = _trained_like(8)
+    gen.head[1] = nn.ZeroPad2d((1, 2, 1, 2))
+    fast = inference_net(gen)
+    assert isinstance(fast.head, nn.Sequential)
+    x = torch.rand(1, 1, 256, 256) * 2 - 1
+    with torch.inference_mode():
+        assert (fast(x) - gen(x)).abs().max() < 1e-5
