@@ -14,6 +14,7 @@ checked before the first scene starts.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ from sargeo.checkpoint import Checkpoint, load_checkpoint
 from sargeo.destination import cog_options, is_local, output_profile
 from sargeo.device import resolve_device
 from sargeo.models import default_checkpoint_path
+from sargeo.options import ColorizeResult
 from sargeo.progress import Progress
-from sargeo.scene import ColorizeOptions, colorize
+from sargeo.scene import ColorizeOptions, SceneJob, begin_colorize
 
 #: What `colorize` raises for bad input or environment; anything else is a bug and stops the run.
 SCENE_ERRORS = (ValueError, OSError)
@@ -38,6 +40,8 @@ FILE_SUFFIXES = (".tif", ".tiff")
 #: How long torchrun processes wait for each other: one that finished its share waits for the
 #: slowest, which may have hours of scenes left.
 RANK_WAIT = timedelta(days=7)
+#: How long an interrupted run waits for the scene being finished to stop (a COG copy cannot be cut short).
+CANCEL_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -158,13 +162,15 @@ def colorize_many(
     on_outcome: Callable[[SceneOutcome], None] = lambda _outcome: None,
     ready: Callable[[], None] = lambda: None,
 ) -> list[SceneOutcome]:
-    """Colorize this process's share of `sources` into OUT_DIR/<stem>.tif, one scene at a time.
+    """Colorize this process's share of `sources` into OUT_DIR/<stem>.tif.
 
-    Raises ValueError (OSError) before any scene when the run as a whole cannot succeed; after
-    that a failing scene only yields a failed SceneOutcome. `on_outcome` hears of each scene as it
-    ends, so failures can be shown at once on long runs; `log` gets a counter line per scene and
-    colorize's warnings. `ready` runs once everything is checked and the model loaded, just before
-    the first scene (torchrun: `join_ranks`).
+    Scenes go through the model one after another; each scene's file is completed (last rows,
+    COG copy, verification) while the next one is read and run. Raises ValueError (OSError) before
+    any scene when the run as a whole cannot succeed; after that a failing scene only yields a
+    failed SceneOutcome. `on_outcome` hears of each scene in list order, as soon as its file is
+    done and the next scene's tiles are, so failures show early on long runs; `log` gets a
+    counter line per scene and colorize's warnings. `ready` runs once everything is checked and
+    the model loaded, just before the first scene (torchrun: `join_ranks`).
     """
     options = options or ColorizeOptions()
     out_dir = Path(out_dir)
@@ -177,15 +183,65 @@ def colorize_many(
     ready()
 
     share = list(zip(sources, outputs, strict=True))[rank::world]
-    outcomes = []
-    for i, (src, dst) in enumerate(share, 1):
-        log(f"scene {i}/{len(share)}: {src}")
-        t0 = time.perf_counter()
-        try:
-            result = colorize(src, dst, checkpoint, options, progress=progress_factory(src), log=log)
-            outcome = SceneOutcome(src, dst, True, seconds=time.perf_counter() - t0, tiles=result.tiles_run)
-        except SCENE_ERRORS as exc:
-            outcome = SceneOutcome(src, dst, False, _first_line(exc), time.perf_counter() - t0)
-        outcomes.append(outcome)
-        on_outcome(outcome)
+    outcomes: list[SceneOutcome] = []
+    finishing: _Finishing | None = None  # the previous scene, its file being completed meanwhile
+    try:
+        for i, (src, dst) in enumerate(share, 1):
+            log(f"scene {i}/{len(share)}: {src}")
+            t0, job, failed = time.perf_counter(), None, None
+            try:
+                job = begin_colorize(src, dst, checkpoint, options, progress_factory(src), log)
+            except SCENE_ERRORS as exc:
+                failed = SceneOutcome(src, dst, False, _first_line(exc), time.perf_counter() - t0)
+            if finishing is not None:  # outcomes in list order
+                outcomes.append(finishing.outcome())
+                on_outcome(outcomes[-1])
+                finishing = None
+            if job is not None:
+                finishing = _Finishing(job, t0)
+            else:
+                outcomes.append(failed)
+                on_outcome(failed)
+        if finishing is not None:
+            outcomes.append(finishing.outcome())
+            on_outcome(outcomes[-1])
+            finishing = None
+    finally:
+        if finishing is not None:  # interrupted, or a bug: nothing half-written may stay
+            finishing.cancel()
     return outcomes
+
+
+class _Finishing:
+    """A scene's file being completed in a thread (last rows, COG copy, verification, publishing)
+    while the next scene goes through the model: the GPU does not wait for the disk."""
+
+    def __init__(self, job: SceneJob, t0: float) -> None:
+        self.job, self.t0 = job, t0
+        self.result: ColorizeResult | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.thread = threading.Thread(target=self._run, name="sargeo-finish", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.result = self.job.finish()
+        except BaseException as exc:  # handed over in outcome()
+            self.error = exc
+        self.seconds = time.perf_counter() - self.t0
+
+    def outcome(self) -> SceneOutcome:
+        while self.thread.is_alive():  # short joins: Ctrl-C is still heard meanwhile
+            self.thread.join(0.1)
+        job = self.job
+        if isinstance(self.error, SCENE_ERRORS):
+            return SceneOutcome(job.src, job.dst, False, _first_line(self.error), self.seconds)
+        if self.error is not None:
+            raise self.error
+        return SceneOutcome(job.src, job.dst, True, seconds=self.seconds, tiles=self.result.tiles_run)
+
+    def cancel(self) -> None:
+        """Stop it and remove its temporary files; the file is not published."""
+        self.job.abandon()
+        self.thread.join(CANCEL_WAIT_S)

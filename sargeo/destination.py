@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import re
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -75,26 +76,49 @@ def temp_path(dst: Path) -> Path:
     return dst.parent / (name if len(os.fsencode(name)) <= _MAX_NAME else f".sargeo-{tag}.tmp")
 
 
-class _Collect(logging.Handler):
+class _Route(logging.Handler):
+    """Hands each GDAL message to the gdal_messages block of the thread that caused it.
+
+    A scene's reader and writer, and the next scene's, run at once: a warning about one file
+    must not fail another. Messages from threads with no block of their own (GDAL's compression
+    workers) go to every open block, as they could concern any of them.
+    """
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        self.blocks: dict[int, list[list[str]]] = {}  # thread id -> its open blocks, innermost last
+        self.guard = threading.Lock()  # not `lock`: logging.Handler holds that one around emit
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        with self.guard:
+            own = self.blocks.get(record.thread)
+            targets = [own[-1]] if own else [blocks[-1] for blocks in self.blocks.values()]
+        for messages in targets:
+            messages.append(record.getMessage())
+
+
+_ROUTE = _Route()
 
 
 @contextmanager
 def gdal_messages() -> Iterator[list[str]]:
-    """Collect GDAL's warnings and errors (rasterio logs them) instead of printing them."""
-    handler, logger = _Collect(), logging.getLogger("rasterio._env")
-    logger.addHandler(handler)
-    propagate, logger.propagate = logger.propagate, False
+    """Collect the GDAL warnings and errors (rasterio logs them) of this thread instead of printing them."""
+    logger, messages, me = logging.getLogger("rasterio._env"), [], threading.get_ident()
+    with _ROUTE.guard:
+        if not _ROUTE.blocks:
+            logger.addHandler(_ROUTE)
+            logger.propagate = False
+        _ROUTE.blocks.setdefault(me, []).append(messages)
     try:
-        yield handler.messages
+        yield messages
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
+        with _ROUTE.guard:
+            _ROUTE.blocks[me].pop()
+            if not _ROUTE.blocks[me]:
+                del _ROUTE.blocks[me]
+            if not _ROUTE.blocks:
+                logger.removeHandler(_ROUTE)
+                logger.propagate = True
 
 
 def output_profile(width: int, height: int, creation_options: dict[str, str],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from typing import IO, Any
 
@@ -25,6 +26,9 @@ class Progress:
 
     def advance(self, n: int) -> None:
         self.done += n
+
+    def tiles_done(self) -> None:
+        """Called once the last tile went through the model (the file is still being finished)."""
 
     def finish(self, **info: Any) -> None:
         """Called once after the output is in place."""
@@ -46,6 +50,10 @@ class BarProgress(Progress):
         super().advance(n)
         self.bar.update(n)
 
+    def tiles_done(self) -> None:
+        # closed here, so the next scene's bar (started while this file is finished) gets its own line
+        self.bar.close()
+
     def finish(self, **info: Any) -> None:
         self.bar.close()
 
@@ -57,9 +65,15 @@ class JsonProgress(Progress):
         super().__init__()
         self.stream, self.interval, self.last = stream or sys.stdout, interval, 0.0
 
+    #: one line at a time: a scene's "done" comes from the thread that finishes its file while the
+    #: next scene reports progress
+    _lock = threading.Lock()
+
     def _emit(self, event: str, **fields: Any) -> None:
-        self.stream.write(json.dumps({"event": event, **fields}) + "\n")
-        self.stream.flush()
+        line = json.dumps({"event": event, **fields}) + "\n"
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()
 
     def start(self, total: int, device: str, **info: Any) -> None:
         super().start(total, device)

@@ -156,7 +156,22 @@ def colorize(
     raises ValueError (OSError for files that cannot be read or written); `dst` appears only
     complete and verified, and an existing `dst` is replaced only with `overwrite`.
     """
-    options = options or ColorizeOptions(**kwargs)
+    return begin_colorize(src, dst, checkpoint, options or ColorizeOptions(**kwargs), progress, log).finish()
+
+
+def begin_colorize(
+    src: str | Path,
+    dst: str | Path,
+    checkpoint: str | Path | Checkpoint | None = None,
+    options: ColorizeOptions | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> SceneJob:
+    """Run every tile of `src` through the model; returns while the last rows may still be being
+    written. `SceneJob.finish` completes the file, so the caller can start the next scene first
+    (sargeo.batch does). Raises as `colorize` does, having removed whatever it wrote.
+    """
+    options = options or ColorizeOptions()
     src, dst = str(src), Path(dst)
     if is_local(src) and not Path(src).exists():
         raise FileNotFoundError(f"input not found: {src}")
@@ -184,35 +199,72 @@ def colorize(
                                  _georeferencing(ds, window))
         cog = cog_options(options.creation_options) if options.cog else None
         gcps, scene_shape = _window_gcps(ds.gcps, window), (ds.height, ds.width)
-    width, height = window.width, window.height
     for note in notes:
         log(f"Warning: {note}")
 
-    tmp = temp_path(dst)
-    final = tmp if cog is None else temp_path(dst)
+    job = SceneJob(src, dst, options, cog, tuple(notes), progress or Progress(), aoi is not None)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            runner = _SceneRunner(src, tmp, dst, options, spec, ckpt, device, aoi, profile, gcps, window,
-                                  scene_shape, progress)
-            tiles_run = runner.run()
-            if tiles_run == 0:
-                raise ValueError(f"no valid pixels in band {spec.band} of {src}"
-                                 f"{' inside the AOI' if aoi is not None else ''}: nothing to colorize "
-                                 "(check --nodata and --band)")
-            if cog is not None:
-                write_cog(tmp, final, dst, cog)
-                tmp.unlink()  # the disk need not hold both until the end
-            elif options.overviews and _overview_factors(width, height):
-                _build_overviews(tmp, dst, _overview_factors(width, height))
-            sparse = str((cog or profile).get("SPARSE_OK", "")).upper() in ("TRUE", "YES", "ON", "1")
-            verify_output(final, dst, width, height, sparse)
-        publish(final, dst, options.overwrite)
-    finally:
-        tmp.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)
-    (progress or Progress()).finish(output=str(dst))
-    return ColorizeResult(dst, str(device), width, height, runner.total, tiles_run, tuple(notes))
+            job.runner = _SceneRunner(src, job.tmp, dst, options, spec, ckpt, device, aoi, profile, gcps,
+                                      window, scene_shape, job.progress)
+            job.runner.run_tiles()
+    except BaseException:
+        job.abandon()
+        raise
+    return job
+
+
+class SceneJob:
+    """A scene whose tiles have all been through the model; `finish` completes its file."""
+
+    runner: _SceneRunner
+
+    def __init__(self, src: str, dst: Path, options: ColorizeOptions, cog: dict[str, str] | None,
+                 notes: tuple[str, ...], progress: Progress, has_aoi: bool) -> None:
+        self.src, self.dst, self.options, self.cog, self.notes = src, dst, options, cog, notes
+        self.progress, self.has_aoi = progress, has_aoi
+        self.tmp = temp_path(dst)
+        self.final = self.tmp if cog is None else temp_path(dst)
+        self.abandoned = False
+
+    def finish(self) -> ColorizeResult:
+        """Wait for the writer, then copy to a COG or add overviews, verify and publish."""
+        runner, options = self.runner, self.options
+        width, height = runner.width, runner.height
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                tiles_run = runner.wait()
+                if tiles_run == 0:
+                    raise ValueError(f"no valid pixels in band {runner.spec.band} of {self.src}"
+                                     f"{' inside the AOI' if self.has_aoi else ''}: nothing to colorize "
+                                     "(check --nodata and --band)")
+                if self.cog is not None:
+                    write_cog(self.tmp, self.final, self.dst, self.cog)
+                    self.tmp.unlink()  # the disk need not hold both until the end
+                elif options.overviews and _overview_factors(width, height):
+                    _build_overviews(self.tmp, self.dst, _overview_factors(width, height))
+                sparse_ok = str((self.cog or runner.profile).get("SPARSE_OK", "")).upper()
+                sparse = sparse_ok in ("TRUE", "YES", "ON", "1")
+                verify_output(self.final, self.dst, width, height, sparse)
+            if self.abandoned:  # cancelled from another thread meanwhile
+                raise Stopped
+            publish(self.final, self.dst, options.overwrite)
+        finally:
+            self.abandon()
+        self.progress.finish(output=str(self.dst))
+        return ColorizeResult(self.dst, str(runner.device), width, height, runner.total, tiles_run,
+                              self.notes)
+
+    def abandon(self) -> None:
+        """Stop the scene's threads and remove its temporary files (nothing if already published)."""
+        self.abandoned = True
+        runner = getattr(self, "runner", None)
+        if runner is not None:
+            runner.close()
+        self.tmp.unlink(missing_ok=True)
+        self.final.unlink(missing_ok=True)
 
 
 def _build_overviews(tmp: Path, dst: Path, factors: list[int]) -> None:
@@ -267,7 +319,9 @@ class _SceneRunner:
         self.finished: queue.Queue = queue.Queue(maxsize=4)
 
     def _read(self) -> None:
-        with open_source(self.src, self.options.resample) as ds:
+        # GDAL's warnings about the input (odd TIFF tags and the like) are not the output's
+        # failures: collected here, they cannot reach the writer's check
+        with gdal_messages(), open_source(self.src, self.options.resample) as ds:
             for row in self.rows:
                 if self.pipe.stop.is_set():
                     return
@@ -320,28 +374,42 @@ class _SceneRunner:
             if item is None:
                 return
 
-    def run(self) -> int:
-        """Process every strip; returns how many tiles went through the model."""
+    def run_tiles(self) -> None:
+        """Start the reader and writer and run every strip through the model; the writer may
+        still be writing when this returns (`wait` waits for it)."""
         self.progress.start(self.total, str(self.device), width=self.width, height=self.height)
         self.pipe.spawn(self._read, "sargeo-reader")
-        writer = self.pipe.spawn(self._write, "sargeo-writer")
+        self.writer = self.pipe.spawn(self._write, "sargeo-writer")
         try:
-            tiles_run = self._loop()
+            self.tiles_run = self._loop()
             self.pipe.put(self.finished, None)
-            while writer.is_alive() and not self.pipe.stop.is_set():
-                writer.join(0.05)
         except Stopped:
-            tiles_run = -1
+            self.close()
+            self.pipe.raise_error()
+            raise RuntimeError("the scene pipeline stopped without reporting why") from None
+        except BaseException as exc:
+            self.pipe.fail(exc)
+            self.close()
+            raise
+        self.progress.tiles_done()
+
+    def wait(self) -> int:
+        """Wait until the writer has written the last row; returns how many tiles went through the model."""
+        try:
+            while self.writer.is_alive() and not self.pipe.stop.is_set():
+                self.writer.join(0.05)
         except BaseException as exc:
             self.pipe.fail(exc)
             raise
         finally:
-            self.pipe.stop.set()
-            self.pipe.join()
+            self.close()
         self.pipe.raise_error()
-        if tiles_run < 0:
-            raise RuntimeError("the scene pipeline stopped without reporting why")
-        return tiles_run
+        return self.tiles_run
+
+    def close(self) -> None:
+        """Stop every stage and wait for them (their files are closed when this returns)."""
+        self.pipe.stop.set()
+        self.pipe.join()
 
     def _loop(self) -> int:
         merger = StripMerger(self.padded_width, TILE, self.options.overlap, self.device)

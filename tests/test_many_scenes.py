@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,11 @@ from click.testing import CliRunner
 from synthetic import write_scene
 
 import sargeo.batch
+import sargeo.scene
 from sargeo.checkpoint import load_checkpoint
 from sargeo.cli.main import cli
+from sargeo.options import ColorizeOptions
+from sargeo.scene import SceneJob
 
 NAMES = ("a", "b", "c")
 
@@ -192,3 +196,80 @@ def test_torchrun_rank_with_a_failure_does_not_stop_the_others(tmp_path, tiny_ch
     assert len(errors) == 1 and errors[0].startswith(f"Error: {srcs[1]}: cannot open"), errors
     summary = next(e for e in events if e["event"] == "summary" and e["rank"] == 1)
     assert [f["scene"] for f in summary["failed"]] == [str(srcs[1])]
+
+
+def _three(d: Path) -> list[Path]:
+    return [d / f"{n}.tif" for n in NAMES]
+
+
+def test_next_scene_runs_while_the_last_file_is_being_finished(tmp_path, tiny_checkpoint, scenes,
+                                                               monkeypatch):
+    """Scene a's file is completed (verified, published) only after scene b has started: the
+    model does not wait for the disk between scenes. Outputs stay those of single runs."""
+    d, expected = scenes
+    started: dict[str, threading.Event] = {n: threading.Event() for n in NAMES}
+    seen_while_finishing = []
+    real_begin, real_finish = sargeo.batch.begin_colorize, SceneJob.finish
+
+    def begin(src, *args, **kwargs):
+        started[Path(src).stem].set()
+        return real_begin(src, *args, **kwargs)
+
+    def finish(job):
+        later = NAMES[NAMES.index(Path(job.src).stem) + 1:]
+        if later:  # wait (bounded) for the next scene to start; a sequential engine never lets it
+            seen_while_finishing.append(started[later[0]].wait(20))
+        return real_finish(job)
+
+    monkeypatch.setattr(sargeo.batch, "begin_colorize", begin)
+    monkeypatch.setattr(SceneJob, "finish", finish)
+    outcomes = sargeo.batch.colorize_many(_three(d), tmp_path / "out", tiny_checkpoint,
+                                          ColorizeOptions(device="cpu"))
+    assert seen_while_finishing == [True, True]
+    assert [o.ok for o in outcomes] == [True] * 3 and [o.src for o in outcomes] == list(map(str, _three(d)))
+    assert {name: _sha(tmp_path / "out" / name) for name in _listing(tmp_path / "out")} == expected
+
+
+def test_a_file_failing_while_the_next_scene_runs_is_reported_in_order(tmp_path, tiny_checkpoint, scenes,
+                                                                      monkeypatch):
+    d, expected = scenes
+    real_verify = sargeo.scene.verify_output
+
+    def verify(path, dst, *args, **kwargs):
+        if dst.name == "a.tif":
+            raise OSError(f"could not write {dst} completely (simulated); is the disk full?")
+        return real_verify(path, dst, *args, **kwargs)
+
+    monkeypatch.setattr(sargeo.scene, "verify_output", verify)
+    heard = []
+    outcomes = sargeo.batch.colorize_many(_three(d), tmp_path, tiny_checkpoint, ColorizeOptions(device="cpu"),
+                                          on_outcome=heard.append)
+    assert heard == outcomes and [Path(o.src).name for o in outcomes] == ["a.tif", "b.tif", "c.tif"]
+    assert [o.ok for o in outcomes] == [False, True, True] and "simulated" in outcomes[0].error
+    assert _listing(tmp_path) == ["b.tif", "c.tif"]  # no temporary file of a.tif left
+    assert all(_sha(tmp_path / n) == expected[n] for n in ("b.tif", "c.tif"))
+
+
+def test_interrupt_during_the_next_scene_leaves_no_file_of_the_last(tmp_path, tiny_checkpoint, scenes,
+                                                                    monkeypatch):
+    """Ctrl-C while scene b runs and scene a's file is being finished: a is not published half
+    checked, and no temporary file of either stays."""
+    d, _ = scenes
+    real_begin, real_finish = sargeo.batch.begin_colorize, SceneJob.finish
+    interrupted = threading.Event()
+
+    def begin(src, *args, **kwargs):
+        if Path(src).stem == "b":
+            interrupted.set()
+            raise KeyboardInterrupt
+        return real_begin(src, *args, **kwargs)
+
+    def finish(job):
+        interrupted.wait(20)  # a is still being finished when the interrupt comes
+        return real_finish(job)
+
+    monkeypatch.setattr(sargeo.batch, "begin_colorize", begin)
+    monkeypatch.setattr(SceneJob, "finish", finish)
+    with pytest.raises(KeyboardInterrupt):
+        sargeo.batch.colorize_many(_three(d), tmp_path, tiny_checkpoint, ColorizeOptions(device="cpu"))
+    assert _listing(tmp_path) == []
