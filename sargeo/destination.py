@@ -40,6 +40,10 @@ DEFAULT_CREATION = {"TILED": "YES", "BLOCKXSIZE": str(BLOCK), "BLOCKYSIZE": str(
 #: the alpha band itself), with overviews averaged like --overviews.
 COG_DEFAULT = {"COMPRESS": "DEFLATE", "PREDICTOR": "YES", "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS",
                "OVERVIEW_RESAMPLING": "AVERAGE"}
+#: DEFLATE level when the user sets none. Measured on colorized scenes (one core, PREDICTOR=2):
+#: level 6 (GDAL's default) 20-26 MB/s, level 4 65-70 MB/s for files 11-12 % larger; the
+#: compression is the engine's limit on a GPU and a sixth of the CPU work on a CPU.
+DEFLATE_LEVEL = "4"
 #: Smallest and largest COG block size accepted (GDAL wants >= 128; a block is held whole in memory).
 COG_BLOCKS = (128, 4096)
 #: What GDAL raises: rasterio wraps most errors, not those of rasterio.shutil.copy.
@@ -124,7 +128,8 @@ def gdal_messages() -> Iterator[list[str]]:
 def output_profile(width: int, height: int, creation_options: dict[str, str],
                    georef: dict[str, Any]) -> dict[str, Any]:
     """GeoTIFF profile for an RGB + alpha uint8 output, with the creation options checked by GDAL."""
-    creation = {**DEFAULT_CREATION, **{k.upper(): str(v) for k, v in creation_options.items()}}
+    creation = _with_level({**DEFAULT_CREATION, **{k.upper(): str(v) for k, v in creation_options.items()}},
+                           "ZLEVEL")
     profile: dict[str, Any] = {"driver": "GTiff", "width": width, "height": height, "count": 4,
                                "dtype": "uint8", **creation}
     tiled = creation["TILED"].upper() in ("YES", "TRUE", "ON", "1")
@@ -136,13 +141,22 @@ def output_profile(width: int, height: int, creation_options: dict[str, str],
     return {**profile, **georef}
 
 
+def _with_level(options: dict[str, str], key: str) -> dict[str, str]:
+    """Our DEFLATE level under `key` (ZLEVEL for GTiff, LEVEL for COG) when the output is DEFLATE
+    and the user chose no level; another codec keeps its own default level."""
+    if options.get("COMPRESS", "").upper() == "DEFLATE" and key not in options:
+        return {**options, key: DEFLATE_LEVEL}
+    return options
+
+
 def cog_options(creation_options: dict[str, str]) -> dict[str, str]:
     """Options for GDAL's COG driver, checked by GDAL on a small copy.
 
     The COG driver only copies a finished raster (it cannot be written strip by strip), so the
     scene is first written with output_profile's defaults and then copied with these.
     """
-    options = {**COG_DEFAULT, **{k.upper(): str(v) for k, v in creation_options.items()}}
+    given = {k.upper(): str(v) for k, v in creation_options.items()}
+    options = _with_level({**COG_DEFAULT, **given}, "LEVEL")
     size = options.get("BLOCKSIZE", str(BLOCK))
     if not size.isdigit() or int(size) % 16 or not COG_BLOCKS[0] <= int(size) <= COG_BLOCKS[1]:
         # GDAL aborts the process on some (0, non-numbers) and runs out of memory on large ones

@@ -209,6 +209,21 @@ def test_cog_creation_options_go_to_the_cog_driver(tmp_path, tiny_checkpoint, pr
     np.testing.assert_array_equal(_read(tmp_path / "out.tif"), _read(plain))
 
 
+@pytest.mark.parametrize("options", [["COMPRESS=LZW"], ["COMPRESS=ZSTD"], ["ZLEVEL=9"], ["COMPRESS=NONE"]])
+def test_other_compressions_and_levels_are_taken_with_the_same_pixels(tmp_path, tiny_checkpoint, projected,
+                                                                      options):
+    """Options beside sargeo's DEFLATE default reach GDAL and change only the encoding."""
+    src, plain = projected
+    co = [arg for option in options for arg in ("--co", option)]
+    result = CliRunner().invoke(cli, ["colorize", str(src), str(tmp_path / "out.tif"), "-c",
+                                      str(tiny_checkpoint), "--device", "cpu", "-q", *co])
+    assert result.exit_code == 0, result.output
+    compress = dict(o.split("=") for o in options).get("COMPRESS", "DEFLATE")
+    with rasterio.open(tmp_path / "out.tif") as b:
+        assert b.tags(ns="IMAGE_STRUCTURE").get("COMPRESSION", "NONE") == compress
+    np.testing.assert_array_equal(_read(tmp_path / "out.tif"), _read(plain))
+
+
 @pytest.mark.parametrize(("option", "word"), [
     ("TILED=YES", "TILED"), ("COMPRESS=BOGUS", "COMPRESS"), ("BLOCKSIZE=abc", "BLOCKSIZE"),
     ("BLOCKSIZE=65536", "BLOCKSIZE"), ("PREDICTOR=9", "PREDICTOR"), ("COMPRESS=JPEG", "COMPRESS=JPEG")])
