@@ -57,14 +57,15 @@ class InputSpec:
         t = (x - self.window_db.db_min) / (self.window_db.db_max - self.window_db.db_min)
         return t.clamp(0.0, 1.0) * 2.0 - 1.0
 
-    def valid(self, values: np.ndarray, gdal_mask: np.ndarray) -> np.ndarray:
+    def valid(self, values: np.ndarray, gdal_mask: np.ndarray | None) -> np.ndarray:
         """Valid-pixel mask: GDAL's mask, the nodata value, and NaN for floats."""
         return valid_pixels(values, gdal_mask, self.nodata, self.use_mask)
 
 
-def valid_pixels(values: np.ndarray, gdal_mask: np.ndarray, nodata: float | None,
+def valid_pixels(values: np.ndarray, gdal_mask: np.ndarray | None, nodata: float | None,
                  use_mask: bool) -> np.ndarray:
-    """GDAL's mask (a mask band, or the file's nodata) and the given nodata value; NaN is never valid."""
+    """GDAL's mask (a mask band, or the file's nodata) if `use_mask`, and the given nodata value;
+    NaN is never valid."""
     ok = gdal_mask > 0 if use_mask else np.ones(values.shape, bool)
     if nodata is not None and not math.isnan(nodata):
         ok &= values != nodata
@@ -94,7 +95,7 @@ def _sample(ds: rasterio.DatasetReader, band: int, nodata: float | None, use_mas
     step = max(1, math.ceil(max(ds.height, ds.width) / 1024))
     shape = (max(1, ds.height // step), max(1, ds.width // step))
     values = ds.read(band, out_shape=shape)
-    mask = ds.read_masks(band, out_shape=shape)
+    mask = ds.read_masks(band, out_shape=shape) if use_mask else None
     return values[valid_pixels(values, mask, nodata, use_mask)]
 
 
@@ -131,8 +132,15 @@ def resolve_input(
         warnings.append("no nodata value set; treating 0 as nodata (GRD border); use --nodata to override")
     if scale not in ("auto", *SCALES):
         raise ValueError(f"unknown scale {scale!r} (use auto, {', '.join(SCALES)})")
-    # GDAL's mask stands for the file's nodata value, unless it is a real mask band
-    use_mask = nodata is None or MaskFlags.nodata not in ds.mask_flag_enums[idx - 1]
+    flags = ds.mask_flag_enums[idx - 1]
+    if nodata is None and flags == [MaskFlags.nodata]:
+        # GDAL's mask only encodes the file's nodata value: compare with it here instead, or GDAL
+        # reads every strip a second time to build the mask (12 of 14 ms a 12,288 px strip)
+        nodata, use_mask = ds.nodatavals[idx - 1], False
+    else:
+        # GDAL's mask stands for the file's nodata value, unless it is a real mask band; an
+        # all-valid mask needs no reading
+        use_mask = (nodata is None or MaskFlags.nodata not in flags) and flags != [MaskFlags.all_valid]
     sample = _sample(ds, idx, nodata, use_mask)
     if scale == "auto":
         scale = detect_scale(dtype, sample)
@@ -164,5 +172,5 @@ def read_strip(ds: rasterio.DatasetReader, spec: InputSpec, row: int, height: in
     """Rows [row, row + height) of the band: (values, valid mask)."""
     window = Window(0, row, ds.width, height)
     values = ds.read(spec.band, window=window)
-    mask = ds.read_masks(spec.band, window=window)
+    mask = ds.read_masks(spec.band, window=window) if spec.use_mask else None
     return values, spec.valid(values, mask)

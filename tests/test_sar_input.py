@@ -60,3 +60,24 @@ def test_resolution_warning_and_auto_detection_on_a_file(tmp_path):
     with rasterio.open(coarse) as ds:
         _, notes = resolve_input(ds, None, "auto", SarScaling(), None)
     assert any("40.0 m" in n for n in notes)
+
+
+@pytest.mark.parametrize(("dtype", "nodata"), [("float32", -9999.0), ("float32", float("nan")),
+                                                ("uint16", 0.0), ("int16", -32768.0)])
+def test_valid_pixels_of_a_nodata_file_are_those_of_gdals_mask(tmp_path, dtype, nodata):
+    """The file's nodata value is compared here rather than through GDAL's mask (which reads every
+    strip twice): the result must be GDAL's mask, NaN and infinities excluded."""
+    from sargeo.sar_input import read_strip
+
+    rng = np.random.default_rng(1)
+    values = rng.uniform(-20, -5, (60, 70))
+    if dtype == "float32":
+        values[30:35, 30:40] = np.nan
+        values[5, 60] = np.inf
+    path = write_scene(tmp_path / "in.tif", 70, 60, dtype=dtype, nodata=nodata, values=values, border=9)
+    with rasterio.open(path) as ds:
+        spec, _ = resolve_input(ds, None, "auto", SarScaling(), None)
+        got = np.concatenate([read_strip(ds, spec, r, 20)[1] for r in (0, 20, 40)])
+        expected = (ds.read_masks(1) > 0) & np.isfinite(ds.read(1).astype(float))
+    assert got.shape == expected.shape and np.array_equal(got, expected)
+    assert 0.5 < got.mean() < 0.95
