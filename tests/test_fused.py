@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from sargeo.fused import MixFirstHead, inference_net
+from sargeo.fused import MixFirstHead, SmallInputDeconv, inference_net
 from sargeo.model import Generator, init_weights
 from sargeo.postprocess import AdjustedGenerator, OutputAdjust
 
@@ -67,3 +67,15 @@ def test_unfamiliar_head_is_kept():
     x = torch.rand(1, 1, 256, 256) * 2 - 1
     with torch.inference_mode():
         assert (fast(x) - gen(x)).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 8, 9, 16])
+def test_small_input_deconvolution_is_the_transposed_convolution(size):
+    """Matrix multiply + col2im below SMALL_INPUT_PIXELS, oneDNN above: the same values either way."""
+    torch.manual_seed(size)
+    deconv = nn.ConvTranspose2d(24, 10, 4, stride=2, padding=1).eval()
+    x = torch.randn(3, 24, size, size).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        expected, got = deconv(x), SmallInputDeconv(deconv)(x)
+    assert got.shape == expected.shape == (3, 10, 2 * size, 2 * size)
+    assert (got - expected).abs().max() < 1e-5 and expected.std() > 0.1
