@@ -48,7 +48,7 @@ class TileRunner:
                 torch.cuda.empty_cache()
                 continue
             start += len(part)
-        return torch.cat(outs)
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)

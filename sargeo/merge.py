@@ -14,23 +14,24 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from sargeo.scaling import unit_to_uint8_tensor
 from sargeo.tiling import weight_window
 
 
-def cut_tiles(unit: torch.Tensor, valid: torch.Tensor, cols: Sequence[int], tile: int) -> torch.Tensor:
+def cut_tiles(unit: torch.Tensor, valid: torch.Tensor, cols: Sequence[int], tile: int,
+              partial: Sequence[bool]) -> torch.Tensor:
     """(N, 1, tile, tile) model inputs from a strip (tile, W) at the given columns.
 
-    Invalid pixels of a partly valid tile get the tile's median valid value (the lower
-    middle value for an even count), so nodata borders do not bleed into the colours.
+    Invalid pixels of the tiles marked `partial` (told by the caller, from the host copy of the
+    mask, so that a GPU is never asked) get the tile's median valid value (the lower middle value
+    for an even count), so nodata borders do not bleed into the colours.
     """
     x = torch.stack([unit[:, c:c + tile] for c in cols])
-    ok = torch.stack([valid[:, c:c + tile] for c in cols])
-    partial = ~ok.flatten(1).all(dim=1)
-    if partial.any():
-        masked = torch.where(ok[partial], x[partial], torch.nan).flatten(1)
-        fill = masked.nanmedian(dim=1).values.view(-1, 1, 1)
-        x[partial] = torch.where(ok[partial], x[partial], fill)
+    fill = [i for i, p in enumerate(partial) if p]
+    if fill:
+        ok = torch.stack([valid[:, cols[i]:cols[i] + tile] for i in fill])
+        part = x[fill]
+        median = torch.where(ok, part, torch.nan).flatten(1).nanmedian(dim=1).values.view(-1, 1, 1)
+        x[fill] = torch.where(ok, part, median)
     return x[:, None]
 
 
@@ -49,18 +50,24 @@ class StripMerger:
 
     def add(self, outputs: torch.Tensor, cols: Sequence[int]) -> None:
         """Weight (N, 3, tile, tile) model outputs in at their columns, in column order."""
-        weighted = outputs.float() * self.window
-        for out, c in zip(weighted, cols, strict=True):
-            self.acc[:, :, c:c + self.tile] += out
+        for out, c in zip(outputs.float(), cols, strict=True):
+            self.acc[:, :, c:c + self.tile].addcmul_(out, self.window)
             self.wsum[:, c:c + self.tile] += self.window
 
     def finish(self, rows: int, valid: torch.Tensor, width: int) -> np.ndarray:
-        """The first `rows` rows as uint8 RGB + alpha (4, rows, width) on the host, then drop them."""
-        w = self.wsum[:rows, :width]
-        rgb = self.acc[:, :rows, :width] / torch.where(w > 0, w, torch.ones_like(w))
-        ok = valid[:rows, :width]
-        out = unit_to_uint8_tensor(rgb)
-        out = torch.cat([out * ok, (ok * 255).to(torch.uint8)[None]], dim=0)
+        """The first `rows` rows as uint8 RGB + alpha (4, rows, width) on the host, then drop them.
+
+        (acc / w + 1) * 127.5 is computed as acc * s + o with per-pixel s = 127.5 / w and o = 127.5
+        (both 0 outside `valid`, so those pixels come out 0): two passes over the three colour
+        planes instead of six.
+        """
+        w, ok = self.wsum[:rows, :width], valid[:rows, :width]
+        scale = torch.where(ok & (w > 0), 127.5 / w, 0.0)
+        rgb = self.acc[:, :rows, :width] * scale
+        rgb.add_(ok * 127.5).round_().clamp_(0, 255)
+        out = torch.empty((4, rows, width), dtype=torch.uint8, device=rgb.device)
+        out[:3] = rgb
+        out[3] = ok * 255
         self._shift(rows)
         return out.cpu().numpy()
 

@@ -337,10 +337,15 @@ class _SceneRunner:
                 # nodata fill of the tiles, as in a whole-scene run
                 masks = [valid] if self.aoi is None else \
                     [valid, valid & strip_mask(self.aoi, row, height, self.x1 - self.x0, self.x0)]
-                strip = [torch.from_numpy(_pad_to(a, TILE, self.padded_width)) for a in (values, *masks)]
+                padded = [_pad_to(a, TILE, self.padded_width) for a in (values, *masks)]
+                # per tile column, from the host arrays here rather than from the model's device:
+                # does it reach an output pixel, and does it need its nodata filled
+                flags = [(padded[-1][:, c:c + TILE].any(), not padded[1][:, c:c + TILE].all())
+                         for c in self.cols]
+                strip = [torch.from_numpy(a) for a in padded]
                 if self.device.type == "cuda":  # page-locked, so the copy to the GPU can overlap
                     strip = [a.pin_memory() for a in strip]
-                self.pipe.put(self.strips, (row, strip))
+                self.pipe.put(self.strips, (row, strip, flags))
 
     def _write(self) -> None:
         try:
@@ -416,18 +421,16 @@ class _SceneRunner:
         tiles_run = 0
         left, bottom = self.left - self.x0, self.top + self.height
         for i, row in enumerate(self.rows):
-            start, strip = self.pipe.get(self.strips)
+            start, strip, flags = self.pipe.get(self.strips)
             assert start == row
-            # which tile columns hold output pixels, from the host copy: no wait on the device
-            has_data = strip[-1].any(dim=0).numpy()
             values, valid, *inside = [a.to(self.device, non_blocking=True) for a in strip]
             keep = inside[0] if inside else valid  # the output's mask
             unit = torch.where(valid, self.spec.to_unit(values), 0.0)
-            todo = [c for c in self.cols if has_data[c:c + TILE].any()]
+            todo = [(c, partial) for c, (has_data, partial) in zip(self.cols, flags, strict=True) if has_data]
             self.progress.advance(len(self.cols) - len(todo))
             for b in range(0, len(todo), self.batch):
-                cols = todo[b:b + self.batch]
-                merger.add(self.runner(cut_tiles(unit, valid, cols, TILE)), cols)
+                cols, partial = zip(*todo[b:b + self.batch], strict=True)
+                merger.add(self.runner(cut_tiles(unit, valid, cols, TILE, partial)), cols)
                 tiles_run += len(cols)
                 self.progress.advance(len(cols))
             done = (self.rows[i + 1] if i + 1 < len(self.rows) else min(self.scene_height, row + TILE)) - row

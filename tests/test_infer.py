@@ -59,7 +59,7 @@ def test_cut_tiles_fills_invalid_pixels_with_the_tile_median():
     unit = torch.linspace(-1, 1, TILE * 300).reshape(TILE, 300)
     valid = torch.ones(TILE, 300, dtype=torch.bool)
     valid[:, :20] = False
-    tiles = cut_tiles(unit.clone(), valid, [0, 44], TILE)
+    tiles = cut_tiles(unit.clone(), valid, [0, 44], TILE, [True, False])
     first = tiles[0, 0]
     median = unit[:, 20:TILE].flatten().sort().values[(TILE * (TILE - 20) - 1) // 2]
     assert torch.all(first[:, :20] == median) and torch.equal(first[:, 20:], unit[:, 20:TILE])
