@@ -134,8 +134,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", default="auto", help="tiles per batch, or auto (the engine default)")
     parser.add_argument("--workdir", type=Path, help="where scenes are written (default: a temp dir)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs of each measurement; the best is printed (shared machines are noisy)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of each measurement: best rates, median engine/generator ratio")
     args = parser.parse_args()
     device = resolve_device(args.device)
     precision = "bf16" if autocast_dtype(device) else "fp32"
@@ -143,8 +143,8 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else threads
     print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}")
     on_cpu = device.type == "cpu"
-    print("| width | precision | scene (px) | tiles | generator alone (tiles/s) | engine (tiles/s) | ratio "
-          "| MP/s | peak RSS (MB) | engine ceiling, do-nothing model (tiles/s) |"
+    print("| width | precision | scene (px) | tiles | generator alone (tiles/s) | engine (tiles/s) "
+          "| ratio (median of rounds) | MP/s | peak RSS (MB) | engine ceiling, do-nothing model (tiles/s) |"
           + (" generator GFLOP/s (% of a 4096^3 matmul, median of interleaved rounds) |" if on_cpu else ""))
     print("|" + " --- |" * (11 if on_cpu else 10))
     ceilings: dict[int, float] = {}
@@ -158,21 +158,25 @@ def main() -> None:
                 scene, out = work / f"scene_{size}.tif", work / f"out_{size}.tif"
                 if not scene.exists():
                     make_scene(scene, size)
-                runs = [run_engine(scene, out, str(ckpt_path), device, args.batch_size)
-                        for _ in range(args.repeats)]
-                seconds, tiles, rss = min(runs)
+                batch = 8 if args.batch_size == "auto" and on_cpu else (
+                    64 if args.batch_size == "auto" else int(args.batch_size))
+                n = len(tile_starts(size, TILE, DEFAULT_OVERLAP)) ** 2
+                # engine and generator alone in alternation, the ratio taken within each round: on a
+                # shared machine either alone swings by 1.5x from one minute to the next
+                engines, models, ratios = [], [], []
+                for _ in range(args.repeats):
+                    seconds, tiles, rss = run_engine(scene, out, str(ckpt_path), device, args.batch_size)
+                    engines.append(tiles / seconds)
+                    models.append(model_tiles_per_s(ckpt, device, min(n, 4000), batch))
+                    ratios.append(engines[-1] / models[-1])
                 if size not in ceilings:
                     none_s, none_tiles, _ = min(run_engine(scene, out, "none", device, args.batch_size)
                                                 for _ in range(args.repeats))
                     ceilings[size] = none_tiles / none_s
-                batch = 8 if args.batch_size == "auto" and on_cpu else (
-                    64 if args.batch_size == "auto" else int(args.batch_size))
-                n = len(tile_starts(size, TILE, DEFAULT_OVERLAP)) ** 2
-                model = max(model_tiles_per_s(ckpt, device, min(n, 4000), batch) for _ in range(args.repeats))
-                engine = tiles / seconds
-                mps = size * size / 1e6 / seconds
+                engine, model = max(engines), max(models)
+                mps = size * size / 1e6 * engine / n
                 row = (f"| {width} | {precision} | {size} x {size} | {n} | {model:.0f} | {engine:.0f} "
-                       f"| {engine / model:.2f} | {mps:.1f} | {rss:.0f} | {ceilings[size]:.0f} |")
+                       f"| {statistics.median(ratios):.2f} | {mps:.1f} | {rss:.0f} | {ceilings[size]:.0f} |")
                 if on_cpu:
                     rate, share = flop_share(ckpt, batch, gflops)
                     row += f" {rate:.0f} ({100 * share:.0f} %) |"
