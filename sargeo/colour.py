@@ -52,6 +52,17 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return _mix(_LAB_FROM_F, f) - _L_OFFSET.to(f.device)
 
 
+def lightness(rgb: torch.Tensor) -> torch.Tensor:
+    """CIELAB L* (0-100) of sRGB in [-1, 1], (N, 3, H, W) -> (N, 1, H, W): rgb_to_lab's first
+    channel for a third of its cube roots, for the gradient loss and lightness-only adjustments."""
+    c = (rgb.float() * 0.5 + 0.5).clamp(0.0, 1.0)
+    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    with torch.autocast(lin.device.type, enabled=False):
+        y = (_XYZN_FROM_RGB[1:2].to(lin.device) @ lin.flatten(2)).view(lin.shape[0], 1, *lin.shape[2:])
+    f = torch.where(y > _EPS, y.clamp_min(_EPS) ** (1.0 / 3.0), _KAPPA * y + 16.0 / 116.0)
+    return 116.0 * f - 16.0
+
+
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     """CIELAB (N, 3, H, W) -> sRGB in [-1, 1], out-of-gamut colours clamped."""
     lab = lab.float()

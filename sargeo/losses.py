@@ -9,15 +9,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from sargeo.colour import rgb_to_lab
+from sargeo.colour import lightness, rgb_to_lab
 
 REAL_LABEL = 0.9
 FAKE_LABEL = 0.1
-
-
-def lab_lightness(rgb: torch.Tensor) -> torch.Tensor:
-    """CIELAB L* (0-100, D65) of sRGB images in [-1, 1], shape (N, 3, H, W) -> (N, 1, H, W)."""
-    return rgb_to_lab(rgb)[:, :1]
 
 
 def gradient_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -25,7 +20,7 @@ def gradient_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
     L* is divided by 100 so the term lives on the same scale as the L1 loss.
     """
-    lf, lr = lab_lightness(fake) / 100.0, lab_lightness(real) / 100.0
+    lf, lr = lightness(fake) / 100.0, lightness(real) / 100.0
     dv = (lf[:, :, 1:, :] - lf[:, :, :-1, :]) - (lr[:, :, 1:, :] - lr[:, :, :-1, :])
     dh = (lf[:, :, :, 1:] - lf[:, :, :, :-1]) - (lr[:, :, :, 1:] - lr[:, :, :, :-1])
     return dv.abs().mean() + dh.abs().mean()

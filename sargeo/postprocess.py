@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sargeo.colour import lab_to_rgb, rgb_to_lab
+from sargeo.colour import lab_to_rgb, lightness, rgb_to_lab
 from sargeo.scaling import SarScaling
 
 #: Largest shrink factor accepted (1 = unchanged; above 1 exaggerates the difference to the mean).
@@ -138,12 +138,15 @@ def adjust_images(rgb: torch.Tensor, sar: torch.Tensor, adjust: OutputAdjust,
     ``scaling`` is the dB window that mapped the SAR to [-1, 1] (it places the water threshold).
     Returns float32 RGB in [-1, 1]. The water guard comes last, so it holds for any shrink factors.
     """
-    lab = rgb_to_lab(rgb)
-    mean = torch.tensor(adjust.mean_rgb, dtype=torch.float32, device=lab.device).view(1, 3, 1, 1)
+    mean = torch.tensor(adjust.mean_rgb, dtype=torch.float32, device=rgb.device).view(1, 3, 1, 1)
     mean_lab = rgb_to_lab(mean * 2.0 - 1.0)
-    factors = torch.tensor([adjust.lightness, adjust.chroma, adjust.chroma], dtype=torch.float32,
-                           device=lab.device).view(1, 3, 1, 1)
-    lab = torch.lerp(mean_lab, lab, factors)
+    if adjust.chroma == 0.0:  # a* and b* become the mean's: only L* needs converting
+        light = torch.lerp(mean_lab[:, :1], lightness(rgb), adjust.lightness)
+        lab = torch.cat([light, mean_lab[:, 1:].expand(light.shape[0], 2, *light.shape[2:])], dim=1)
+    else:
+        factors = torch.tensor([adjust.lightness, adjust.chroma, adjust.chroma], dtype=torch.float32,
+                               device=rgb.device).view(1, 3, 1, 1)
+        lab = torch.lerp(mean_lab, rgb_to_lab(rgb), factors)
     if adjust.water_guard:
         lab = torch.cat([_guard_water(lab[:, :1], water_weight(sar, scaling)), lab[:, 1:]], dim=1)
     return lab_to_rgb(lab)

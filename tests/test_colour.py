@@ -66,3 +66,11 @@ def test_works_in_float32_inside_bf16_autocast():
     assert lab.dtype == rgb.dtype == torch.float32
     torch.testing.assert_close(lab, rgb_to_lab(x.float()), atol=1e-4, rtol=0)
     torch.testing.assert_close(rgb, x.float(), atol=1e-4, rtol=0)
+
+
+def test_lightness_is_the_first_lab_channel():
+    from sargeo.colour import lightness
+
+    torch.manual_seed(1)
+    rgb = torch.rand(3, 3, 17, 19) * 2.2 - 1.1  # a little out of range too: clamped alike
+    assert torch.allclose(lightness(rgb), rgb_to_lab(rgb)[:, :1], atol=1e-4)

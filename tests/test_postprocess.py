@@ -228,3 +228,15 @@ def test_engine_with_zero_factors_paints_the_mean_colour_where_valid(tmp_path, t
     assert valid[:, 40:].all() and not valid[:, :40].any()
     want = np.rint(np.array(MEAN) * 255)[:, None]
     assert np.abs(rgb[:, valid] - want).max() <= 1
+
+
+def test_lightness_only_adjustment_equals_the_full_lab_path():
+    """chroma 0 converts only L*; a hair above 0 takes the full CIELAB round trip: same colours."""
+    torch.manual_seed(0)
+    rgb = torch.rand(2, 3, 40, 50) * 2 - 1
+    sar = _unit(np.full((2, 1, 40, 50), -12.0)).float()
+    sar[:, :, 5:25, 5:25] = _unit(-24.0)  # a lake, so the guard acts on L*
+    fast = adjust_images(rgb, sar, OutputAdjust(MEAN, 0.25, 0.0, True))
+    full = adjust_images(rgb, sar, OutputAdjust(MEAN, 0.25, 1e-9, True))
+    assert (fast - full).abs().max() < 1e-4
+    assert fast.std() > 0.01  # lightness structure is kept, not a flat colour
