@@ -80,9 +80,9 @@ def make_scene(path: Path, size: int, seed: int = 0) -> None:
             dst.write((field + speckle).astype(np.float32)[None], window=Window(0, row, size, h))
 
 
-def model_tiles_per_s(ckpt: Checkpoint, device: torch.device, n_tiles: int, batch: int) -> float:
+def model_tiles_per_s(runner: TileRunner, n_tiles: int, batch: int) -> float:
     """The generator alone through the engine's own TileRunner, tiles already on the device."""
-    runner = TileRunner(ckpt.generator, device, autocast_dtype(device), TILE)
+    device = runner.device
     x = torch.rand(batch, 1, TILE, TILE, device=device) * 2 - 1
     runner(x)  # warm-up
     if device.type == "cuda":
@@ -96,11 +96,10 @@ def model_tiles_per_s(ckpt: Checkpoint, device: torch.device, n_tiles: int, batc
     return done / (time.perf_counter() - t0)
 
 
-def flop_share(ckpt: Checkpoint, batch: int, gflops: float, rounds: int = 10) -> tuple[float, float]:
+def flop_share(runner: TileRunner, batch: int, gflops: float, rounds: int = 10) -> tuple[float, float]:
     """(generator GFLOP/s, its share of a fp32 4096^3 matmul) on the CPU, from rounds that alternate
     one matmul and one batch and take the median ratio: on a shared machine the speed of both
     swings by a factor of 1.5-2 within a minute, so only side-by-side figures compare."""
-    runner = TileRunner(ckpt.generator, torch.device("cpu"), None, TILE)
     x = torch.rand(batch, 1, TILE, TILE) * 2 - 1
     a, b = torch.rand(4096, 4096), torch.rand(4096, 4096)
     a @ b, runner(x)  # warm-up
@@ -154,6 +153,8 @@ def main() -> None:
             ckpt_path = checkpoint_for(width, work)
             ckpt = load_checkpoint(ckpt_path)
             gflops = gflops_per_tile(ckpt.plain_generator)
+            # one runner (the engine's fused copy, same precision) for every measurement of this width
+            runner = TileRunner(ckpt.generator, device, autocast_dtype(device), TILE)
             for size in args.sizes:
                 scene, out = work / f"scene_{size}.tif", work / f"out_{size}.tif"
                 if not scene.exists():
@@ -167,7 +168,7 @@ def main() -> None:
                 for _ in range(args.repeats):
                     seconds, tiles, rss = run_engine(scene, out, str(ckpt_path), device, args.batch_size)
                     engines.append(tiles / seconds)
-                    models.append(model_tiles_per_s(ckpt, device, min(n, 4000), batch))
+                    models.append(model_tiles_per_s(runner, min(n, 4000), batch))
                     ratios.append(engines[-1] / models[-1])
                 if size not in ceilings:
                     none_s, none_tiles, _ = min(run_engine(scene, out, "none", device, args.batch_size)
@@ -178,7 +179,7 @@ def main() -> None:
                 row = (f"| {width} | {precision} | {size} x {size} | {n} | {model:.0f} | {engine:.0f} "
                        f"| {statistics.median(ratios):.2f} | {mps:.1f} | {rss:.0f} | {ceilings[size]:.0f} |")
                 if on_cpu:
-                    rate, share = flop_share(ckpt, batch, gflops)
+                    rate, share = flop_share(runner, batch, gflops)
                     row += f" {rate:.0f} ({100 * share:.0f} %) |"
                 print(row, flush=True)
 

@@ -52,6 +52,11 @@ GDAL_ERRORS = (RasterioError, CPLE_BaseError)
 _MAX_NAME = 255
 
 
+def is_on(value: object) -> bool:
+    """A GDAL boolean creation option's value (YES/TRUE/ON/1) read as GDAL does."""
+    return str(value).upper() in ("YES", "TRUE", "ON", "1")
+
+
 def is_local(src: str) -> bool:
     return not (src.startswith("/vsi") or "://" in src)
 
@@ -132,7 +137,7 @@ def output_profile(width: int, height: int, creation_options: dict[str, str],
                            "ZLEVEL")
     profile: dict[str, Any] = {"driver": "GTiff", "width": width, "height": height, "count": 4,
                                "dtype": "uint8", **creation}
-    tiled = creation["TILED"].upper() in ("YES", "TRUE", "ON", "1")
+    tiled = is_on(creation["TILED"])
     for key in ("BLOCKXSIZE", "BLOCKYSIZE") if tiled else ():
         if not creation[key].isdigit() or int(creation[key]) < 16 or int(creation[key]) % 16:
             raise ValueError(f"creation option {key}={creation[key]} rejected: GeoTIFF blocks are a "

@@ -54,9 +54,7 @@ class InputSpec:
             x = 10.0 * torch.log10(x.clamp_min(1e-10))
         elif self.scale == "amplitude":
             x = 20.0 * torch.log10(x.clamp_min(1e-5)) - GRD_CALIBRATION_DB
-        # (x - lo) / (hi - lo) * 2 - 1 as one multiply-add, clipped: fewer passes over big strips
-        scale = 2.0 / (self.window_db.db_max - self.window_db.db_min)
-        return (x * scale).add_(-self.window_db.db_min * scale - 1.0).clamp_(-1.0, 1.0)
+        return self.window_db.db_to_unit_tensor(x)
 
     def valid(self, values: np.ndarray, gdal_mask: np.ndarray | None) -> np.ndarray:
         """Valid-pixel mask: GDAL's mask, the nodata value, and NaN for floats."""

@@ -33,6 +33,12 @@ class SarScaling:
         t = (np.asarray(db, dtype=np.float32) - self.db_min) / (self.db_max - self.db_min)
         return np.clip(t, 0.0, 1.0) * 2.0 - 1.0
 
+    def db_to_unit_tensor(self, db: torch.Tensor) -> torch.Tensor:
+        """db_to_unit for float tensors on any device, as one multiply-add and a clip (fewer
+        passes over the engine's big strips; equal to float rounding)."""
+        scale = 2.0 / (self.db_max - self.db_min)
+        return (db * scale).add_(-self.db_min * scale - 1.0).clamp_(-1.0, 1.0)
+
     def to_dict(self) -> dict:
         return {"kind": "db_linear", **asdict(self)}
 

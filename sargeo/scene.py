@@ -39,6 +39,7 @@ from sargeo.destination import (
     cog_options,
     gdal_messages,
     is_local,
+    is_on,
     output_profile,
     publish,
     root_cause,
@@ -245,8 +246,7 @@ class SceneJob:
                     self.tmp.unlink()  # the disk need not hold both until the end
                 elif options.overviews and _overview_factors(width, height):
                     _build_overviews(self.tmp, self.dst, _overview_factors(width, height))
-                sparse_ok = str((self.cog or runner.profile).get("SPARSE_OK", "")).upper()
-                sparse = sparse_ok in ("TRUE", "YES", "ON", "1")
+                sparse = is_on((self.cog or runner.profile).get("SPARSE_OK", ""))
                 verify_output(self.final, self.dst, width, height, sparse)
             if self.abandoned:  # cancelled from another thread meanwhile
                 raise Stopped
@@ -366,7 +366,7 @@ class _SceneRunner:
         while True:
             item = self.pipe.get(self.finished)
             if item is not None:
-                pending.append(item[1])
+                pending.append(item)
             rows = sum(p.shape[1] for p in pending)
             n = rows - rows % block if item is not None else rows
             if n:
@@ -437,5 +437,5 @@ class _SceneRunner:
             rows = merger.finish(done, keep, self.x1 - self.x0)
             first, last = max(self.top, row), min(bottom, row + done)  # the rows inside the window
             if first < last:
-                self.pipe.put(self.finished, (row, rows[:, first - row:last - row, left:left + self.width]))
+                self.pipe.put(self.finished, rows[:, first - row:last - row, left:left + self.width])
         return tiles_run
