@@ -37,30 +37,34 @@ _F_MIN = torch.tensor([-torch.inf, -torch.inf, 0.0]).view(1, 3, 1, 1)
 
 
 def _mix(matrix: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """A 3x3 matrix times the channel axis of (N, 3, H, W): one matmul, kept in float32 under autocast."""
+    """A (k, 3) matrix times the channel axis of (N, 3, H, W) -> (N, k, H, W): one matmul, kept in
+    float32 under autocast."""
     with torch.autocast(t.device.type, enabled=False):
-        return (matrix.to(t.device) @ t.flatten(2)).view(t.shape)
+        return (matrix.to(t.device) @ t.flatten(2)).unflatten(2, t.shape[2:])
+
+
+def _linear_rgb(rgb: torch.Tensor) -> torch.Tensor:
+    """sRGB in [-1, 1] -> linear-light RGB in [0, 1] (the sRGB gamma curve undone)."""
+    c = (rgb.float() * 0.5 + 0.5).clamp(0.0, 1.0)
+    return torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+
+
+def _f(t: torch.Tensor) -> torch.Tensor:
+    """CIELAB's f(t): cube root above (6/29)^3, linear below."""
+    # clamp_min keeps the unused branch of torch.where finite, so its gradient is never NaN
+    return torch.where(t > _EPS, t.clamp_min(_EPS) ** (1.0 / 3.0), _KAPPA * t + 16.0 / 116.0)
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """sRGB in [-1, 1], (N, 3, H, W) -> CIELAB (N, 3, H, W): L* in 0..100, then a*, b*."""
-    c = (rgb.float() * 0.5 + 0.5).clamp(0.0, 1.0)
-    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
-    t = _mix(_XYZN_FROM_RGB, lin)
-    # clamp_min keeps the unused branch of torch.where finite, so its gradient is never NaN
-    f = torch.where(t > _EPS, t.clamp_min(_EPS) ** (1.0 / 3.0), _KAPPA * t + 16.0 / 116.0)
+    f = _f(_mix(_XYZN_FROM_RGB, _linear_rgb(rgb)))
     return _mix(_LAB_FROM_F, f) - _L_OFFSET.to(f.device)
 
 
 def lightness(rgb: torch.Tensor) -> torch.Tensor:
     """CIELAB L* (0-100) of sRGB in [-1, 1], (N, 3, H, W) -> (N, 1, H, W): rgb_to_lab's first
     channel for a third of its cube roots, for the gradient loss and lightness-only adjustments."""
-    c = (rgb.float() * 0.5 + 0.5).clamp(0.0, 1.0)
-    lin = torch.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
-    with torch.autocast(lin.device.type, enabled=False):
-        y = (_XYZN_FROM_RGB[1:2].to(lin.device) @ lin.flatten(2)).view(lin.shape[0], 1, *lin.shape[2:])
-    f = torch.where(y > _EPS, y.clamp_min(_EPS) ** (1.0 / 3.0), _KAPPA * y + 16.0 / 116.0)
-    return 116.0 * f - 16.0
+    return 116.0 * _f(_mix(_XYZN_FROM_RGB[1:2], _linear_rgb(rgb))) - 16.0
 
 
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import sys
-import uuid
 import warnings
 import zlib
 from collections import Counter
@@ -45,7 +44,7 @@ from rasterio.windows import transform as window_transform
 from shapely.geometry import Polygon, box
 from tqdm import tqdm
 
-from sargeo.destination import is_local, root_cause
+from sargeo.destination import is_local, root_cause, temp_path
 from sargeo.sar_input import GRD_CALIBRATION_DB, InputSpec, pixel_size_m, resolve_input, valid_pixels
 from sargeo.scaling import SarScaling, reflectance_to_unit, unit_to_uint8
 
@@ -498,7 +497,7 @@ def _publish(tmp: Path, out_dir: Path, names: list[str], stale: list[Path], scen
             path.unlink(missing_ok=True)
     index = _read_index(out_dir)
     index["scenes"][scene] = entry
-    part = out_dir / f".pairs.json.{uuid.uuid4().hex[:8]}.tmp"
+    part = temp_path(out_dir / "pairs.json")
     part.write_text(json.dumps(index, indent=2) + "\n")
     os.replace(part, out_dir / "pairs.json")
 
@@ -584,7 +583,7 @@ def make_pairs(s1: str, s2: str, out_dir: str | Path, options: PairsOptions | No
         coarser = footprint.area >= sar_ds.width * sar_ds.height
         resampling = Resampling.bilinear if coarser else Resampling.average
 
-        tmp = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp = temp_path(out_dir)
         try:
             for sub in ("s1", "s2"):
                 (tmp / sub).mkdir(parents=True)
