@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import sargeo.batch
 
 from sargeo.options import DEFAULT_OVERLAP, TILE, ColorizeOptions
-from sargeo.progress import BarProgress, JsonProgress, Progress, make_progress
+from sargeo.progress import JsonProgress, Progress, make_progress
 from sargeo.sar_input import SCALES
 
 from .errors import friendly_errors
@@ -138,16 +138,12 @@ def _colorize_many(sources: list[str], out_dir: Path, checkpoint: str | None, op
         plan_outputs(sources, out_dir, opts.overwrite)
     log = (lambda _m: None) if quiet else (lambda m: click.echo(prefix + m, err=True))
     bars = progress == "bar" and not quiet and world == 1
-    current: list[Progress] = []
 
     def progress_for(scene: str) -> Progress:
-        reporter = _SceneJson(scene) if progress == "json" else make_progress("bar" if bars else "none")
-        current[:] = [reporter]
-        return reporter
+        return _SceneJson(scene) if progress == "json" else make_progress("bar" if bars else "none")
 
     def report(outcome: sargeo.batch.SceneOutcome) -> None:
-        if not outcome.ok:
-            _close_bar(current[0])
+        if not outcome.ok:  # the scene's bar, if any, was closed when its tiles ended
             click.echo(f"Error: {outcome.src}: {outcome.error}", err=True)
 
     outcomes = colorize_many(sources, out_dir, checkpoint, opts, rank, world, log=log,
@@ -167,9 +163,3 @@ def _colorize_many(sources: list[str], out_dir: Path, checkpoint: str | None, op
         leave_ranks()
     if failed:
         sys.exit(2)
-
-
-def _close_bar(reporter: Progress) -> None:
-    """End a failed scene's bar on its own line, so the error line does not run into it."""
-    if isinstance(reporter, BarProgress) and hasattr(reporter, "bar"):  # no bar if it failed before start
-        reporter.bar.close()

@@ -25,13 +25,12 @@ import torch
 import torch.distributed as dist
 
 from sargeo.aoi import read_vector
-from sargeo.checkpoint import Checkpoint, load_checkpoint
+from sargeo.checkpoint import Checkpoint
 from sargeo.destination import cog_options, is_local, output_profile
 from sargeo.device import resolve_device
-from sargeo.models import default_checkpoint_path
 from sargeo.options import ColorizeResult
 from sargeo.progress import Progress
-from sargeo.scene import ColorizeOptions, SceneJob, begin_colorize
+from sargeo.scene import ColorizeOptions, SceneJob, begin_colorize, check_options, load_model
 
 #: What `colorize` raises for bad input or environment; anything else is a bug and stops the run.
 SCENE_ERRORS = (ValueError, OSError)
@@ -137,8 +136,9 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _check_shared_options(options: ColorizeOptions) -> None:
+def _check_shared_options(options: ColorizeOptions, ckpt: Checkpoint) -> None:
     """Options that would fail every scene alike fail the run once instead."""
+    check_options(options, ckpt)
     resolve_device(options.device)
     if options.cog:
         cog_options(options.creation_options)
@@ -146,8 +146,6 @@ def _check_shared_options(options: ColorizeOptions) -> None:
         output_profile(64, 64, options.creation_options, {})
     if options.aoi is not None:
         read_vector(options.aoi)
-    elif options.crop:
-        raise ValueError("--crop needs --aoi")
 
 
 def colorize_many(
@@ -176,9 +174,8 @@ def colorize_many(
     out_dir = Path(out_dir)
     sources = [str(s) for s in sources]
     outputs = plan_outputs(sources, out_dir, options.overwrite, rank, world)
-    _check_shared_options(options)
-    if not isinstance(checkpoint, Checkpoint):
-        checkpoint = load_checkpoint(checkpoint if checkpoint is not None else default_checkpoint_path())
+    checkpoint = load_model(checkpoint)
+    _check_shared_options(options, checkpoint)
     out_dir.mkdir(parents=True, exist_ok=True)
     ready()
 

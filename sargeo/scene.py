@@ -120,13 +120,17 @@ def _overview_factors(width: int, height: int) -> list[int]:
     return factors
 
 
-def _load_model(checkpoint: str | Path | Checkpoint | None) -> Checkpoint:
+def load_model(checkpoint: str | Path | Checkpoint | None) -> Checkpoint:
+    """The checkpoint given, loaded if it is a path; the shipped model for None."""
     if isinstance(checkpoint, Checkpoint):
         return checkpoint
     return load_checkpoint(checkpoint if checkpoint is not None else default_checkpoint_path())
 
 
-def _check_options(options: ColorizeOptions, window_db: SarScaling) -> None:
+def check_options(options: ColorizeOptions, ckpt: Checkpoint) -> SarScaling:
+    """Refuse options no scene could run with; returns the dB window in force (--db-range or the
+    checkpoint's)."""
+    window_db = SarScaling(*options.db_range) if options.db_range else ckpt.scaling
     if options.batch_size is not None and options.batch_size < 1:
         raise ValueError("batch size must be at least 1")
     if not 0 <= options.overlap < TILE:
@@ -139,6 +143,7 @@ def _check_options(options: ColorizeOptions, window_db: SarScaling) -> None:
         raise ValueError("--nodata must be a finite number or nan")
     if options.crop and options.aoi is None:
         raise ValueError("--crop needs --aoi")
+    return window_db
 
 
 def colorize(
@@ -177,9 +182,8 @@ def begin_colorize(
     if is_local(src) and not Path(src).exists():
         raise FileNotFoundError(f"input not found: {src}")
     check_destination(src, dst, options.overwrite)
-    ckpt = _load_model(checkpoint)
-    window_db = SarScaling(*options.db_range) if options.db_range else ckpt.scaling
-    _check_options(options, window_db)
+    ckpt = load_model(checkpoint)
+    window_db = check_options(options, ckpt)
     device = resolve_device(options.device)
 
     with open_source(src, options.resample) as ds:
@@ -396,7 +400,8 @@ class _SceneRunner:
             self.pipe.fail(exc)
             self.close()
             raise
-        self.progress.tiles_done()
+        finally:  # a bar ends on its own line, so what is printed next (an error) starts a new one
+            self.progress.tiles_done()
 
     def wait(self) -> int:
         """Wait until the writer has written the last row; returns how many tiles went through the model."""

@@ -56,7 +56,7 @@ def test_outputs_are_those_of_single_runs_and_the_model_loads_once(tmp_path, tin
                                                                    monkeypatch):
     d, expected = scenes
     loads = []
-    monkeypatch.setattr(sargeo.batch, "load_checkpoint",
+    monkeypatch.setattr(sargeo.scene, "load_checkpoint",
                         lambda path: loads.append(path) or load_checkpoint(path))
     out = tmp_path / "new" / "out"
     result = CliRunner().invoke(cli, _many(tiny_checkpoint, *(d / f"{n}.tif" for n in NAMES), out,
@@ -146,6 +146,7 @@ def _output_is_its_input(d: Path, src: Path, out: Path) -> list[str | Path]:
     (_output_is_its_input, "replaced by its own output"),
     (lambda d, src, out: [src / "a.tif", src / "b.tif", d / "x.tif"], "drop the extra arguments"),
     (lambda d, src, out: ["--list", (d / "l.txt").write_text("# none\n") and d / "l.txt", out], "no scenes"),
+    (lambda d, src, out: [src / "a.tif", src / "b.tif", out, "--db-range", "0", "-5"], "MIN < MAX"),
 ])
 def test_refused_up_front_in_one_line(tmp_path, tiny_checkpoint, scenes, make, message):
     d, _ = scenes
