@@ -174,9 +174,11 @@ def _resume_split(cfg: TrainConfig, path: Path, payload: dict[str, Any]) -> Spli
         changed.append("--split")
     if cfg.width != payload["width"]:
         changed.append("--width")
+    if cfg.input_norm != payload.get("input_norm", "none"):  # the weights were trained on that input
+        changed.append("--input-norm")
     if changed:
         raise ValueError(f"cannot change {', '.join(changed)} when resuming {path}: a run keeps its data, "
-                         "scene split and width (start a new run in a new --out folder instead)")
+                         "scene split and model (start a new run in a new --out folder instead)")
     return split
 
 

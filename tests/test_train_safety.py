@@ -112,7 +112,7 @@ def test_train_into_an_existing_empty_folder(tiny_pairs, tmp_path):
 @pytest.mark.parametrize(("option", "value"), [
     ("--data", "OTHER_DATA"), ("--terrain", "urban"), ("--max-per-terrain", "2"),
     ("--val-fraction", "0.3"), ("--test-fraction", "0.3"), ("--seed", "7"), ("--split", "OTHER_SPLIT"),
-    ("--width", "8"),
+    ("--width", "8"), ("--input-norm", "tile"),
 ])
 def test_resume_refuses_options_that_change_data_split_or_width(run, tmp_path, option, value):
     if value == "OTHER_DATA":
