@@ -90,7 +90,7 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path, half: bool = False) -> N
         features["output_adjust"] = ckpt.adjust.to_dict()
     payload = {
         "format": FORMAT,
-        "format_version": 2 if features else 1,
+        "format_version": FORMAT_VERSION if features else 1,
         "architecture": ARCHITECTURE,
         "width": ckpt.width,
         "scaling": ckpt.scaling.to_dict(),

@@ -31,6 +31,7 @@ import torch
 from sargeo.checkpoint import Checkpoint, save_checkpoint
 from sargeo.data.dataset import augment_pair, jitter_unit
 from sargeo.device import autocast_dtype
+from sargeo.evaluate import GREY_SAR, MEAN_COLOUR
 from sargeo.metrics import compute_all
 from sargeo.model import Generator
 from sargeo.postprocess import OutputAdjust, adjust_images
@@ -39,8 +40,6 @@ from sargeo.train import TrainConfig, build_models, build_optimizers, gan_step, 
 
 MODEL = "model"
 ADJUSTED = "model, adjusted"
-MEAN_COLOUR = "mean colour"
-GREY_SAR = "grey SAR"
 STARTING = "starting model"
 #: Shrink factors tried for lightness and for chroma (1 = the model's output, 0 = the flat mean colour).
 SHRINK_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
