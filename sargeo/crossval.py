@@ -30,7 +30,8 @@ import torch
 
 from sargeo.checkpoint import Checkpoint, save_checkpoint
 from sargeo.data.dataset import augment_pair, jitter_unit
-from sargeo.device import autocast_dtype
+from sargeo.data.stats import mean_of_images
+from sargeo.device import autocast, autocast_dtype
 from sargeo.evaluate import GREY_SAR, MEAN_COLOUR
 from sargeo.metrics import compute_all
 from sargeo.model import Generator
@@ -99,11 +100,7 @@ def assign_folds(samples: Sequence[Sample], folds: int, seed: int = 0) -> dict[s
 
 def mean_rgb(samples: Iterable[Sample]) -> tuple[float, float, float]:
     """Mean optical colour in [0, 1]: the flat-colour baseline and the shrink target."""
-    total, n = np.zeros(3), 0
-    for s in samples:
-        total += (s.rgb.mean(axis=(1, 2)) + 1.0) / 2.0
-        n += 1
-    return tuple(float(v) for v in total / max(n, 1))
+    return tuple(float(v) for v in mean_of_images(s.rgb for s in samples))
 
 
 def fit(samples: Sequence[Sample], cfg: TrainConfig, device: torch.device, seed: int = 0,
@@ -126,9 +123,6 @@ def fit(samples: Sequence[Sample], cfg: TrainConfig, device: torch.device, seed:
     amp = autocast_dtype(device) if cfg.amp else None
     jitter = jitter_unit(cfg.sar_jitter_db)
 
-    def autocast() -> torch.autocast:
-        return torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None)
-
     n, batch = len(samples), min(cfg.batch_size, len(samples))
     for epoch in range(1, cfg.epochs + 1):
         gen.train()
@@ -138,7 +132,7 @@ def fit(samples: Sequence[Sample], cfg: TrainConfig, device: torch.device, seed:
             idx = order[start:start + batch].to(device)
             pairs = [augment_pair(x, y, jitter, cfg.augment) for x, y in zip(sar[idx], rgb[idx], strict=True)]
             x, y = torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
-            gan_step(gen, disc, opt_g, opt_d, x, y, cfg, autocast)
+            gan_step(gen, disc, opt_g, opt_d, x, y, cfg, lambda: autocast(device, amp))
         if progress is not None:
             progress(1)
         if on_epoch is not None:
@@ -499,11 +493,11 @@ def train_final(samples: Sequence[Sample], cfg: TrainConfig, report: dict[str, A
     """Train the recipe on every scene (from `init` when given) and save it with the
     cross-validated adjustment (else the start's water guard) and results."""
     gen = fit(samples, cfg, device, seed=seed, init=init)
-    adjust = (OutputAdjust.from_dict(report["adjust"]) if report["adjust"]
-              else init_adjust(init, mean_rgb(samples)))
+    mean = mean_rgb(samples)
+    adjust = OutputAdjust.from_dict(report["adjust"]) if report["adjust"] else init_adjust(init, mean)
     scenes = sorted({s.scene for s in samples})
     ckpt = Checkpoint(generator=gen.cpu(), scaling=SarScaling(), adjust=adjust,
-                      config={**asdict(cfg), "train_mean_rgb": list(mean_rgb(samples))},
+                      config={**asdict(cfg), "train_mean_rgb": list(mean)},
                       split={"train": scenes, "val": [], "test": [], "seed": seed},
                       metrics={"crossval": card_results(report)})
     save_checkpoint(ckpt, path)

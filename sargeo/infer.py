@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from sargeo.device import autocast
 from sargeo.fused import inference_net
 
 #: Largest number of elements one activation tensor may hold in the kernels we call.
@@ -52,7 +53,7 @@ class TileRunner:
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(self.device.type, dtype=self.amp or torch.float32, enabled=self.amp is not None):
+        with autocast(self.device, self.amp):
             return self.model(x).float()
 
     def auto_batch(self) -> int:

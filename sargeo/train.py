@@ -31,7 +31,7 @@ from sargeo.checkpoint import Checkpoint, CheckpointError, load_checkpoint, read
 from sargeo.config import FINETUNE, INHERITED, TrainConfig
 from sargeo.data import PairDataset, Split, discover_pairs, load_pair, split_by_scene
 from sargeo.data.stats import mean_colour
-from sargeo.device import autocast_dtype, resolve_device
+from sargeo.device import autocast, autocast_dtype, resolve_device
 from sargeo.metrics import psnr, ssim
 from sargeo.model import Discriminator, Generator, colorize_patch, init_weights
 from sargeo.postprocess import OutputAdjust
@@ -400,8 +400,7 @@ class _Run:
                           metrics={"epoch": self.epoch, **metrics}, extra=extra)
 
     def _autocast(self) -> torch.autocast:
-        dev = self.ctx.device
-        return torch.autocast(dev.type, dtype=self.amp or torch.float32, enabled=self.amp is not None)
+        return autocast(self.ctx.device, self.amp)
 
     def train_epoch(self, progress: bool) -> dict[str, float]:
         cfg, dev = self.cfg, self.ctx.device
