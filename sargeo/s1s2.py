@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from PIL import Image
-from rasterio.control import GroundControlPoint
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.transform import rowcol, xy
@@ -45,7 +44,14 @@ from shapely.geometry import Polygon, box
 from tqdm import tqdm
 
 from sargeo.destination import is_local, root_cause, temp_path
-from sargeo.sar_input import GRD_CALIBRATION_DB, InputSpec, pixel_size_m, resolve_input, valid_pixels
+from sargeo.sar_input import (
+    GRD_CALIBRATION_DB,
+    InputSpec,
+    pixel_size_m,
+    resolve_input,
+    shift_gcps,
+    valid_pixels,
+)
 from sargeo.scaling import SarScaling, reflectance_to_unit, unit_to_uint8
 
 PATCH = 256
@@ -277,9 +283,7 @@ class _Sar:
         power = _linear(values, self.spec)
         power[~valid] = np.nan
         if isinstance(self.georef, list):
-            shifted = [GroundControlPoint(g.row - src.row_off, g.col - src.col_off, g.x, g.y, g.z)
-                       for g in self.georef]
-            georef = {"gcps": shifted}
+            georef = {"gcps": shift_gcps(self.georef, src.row_off, src.col_off)}
         else:
             georef = {"src_transform": window_transform(src, self.georef)}
         reproject(power, out, src_crs=self.crs, src_nodata=np.nan, dst_crs=grid.crs,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
+from rasterio.control import GroundControlPoint
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
@@ -71,6 +72,11 @@ def valid_pixels(values: np.ndarray, gdal_mask: np.ndarray | None, nodata: float
     if values.dtype.kind == "f":
         ok &= np.isfinite(values)
     return ok
+
+
+def shift_gcps(points: list[GroundControlPoint], row_off: float, col_off: float) -> list[GroundControlPoint]:
+    """GCPs on the pixel grid of a window that starts at (row_off, col_off)."""
+    return [GroundControlPoint(g.row - row_off, g.col - col_off, g.x, g.y, g.z, g.id, g.info) for g in points]
 
 
 def select_band(ds: rasterio.DatasetReader, band: str | int | None) -> int:

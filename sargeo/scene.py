@@ -54,7 +54,7 @@ from sargeo.models import default_checkpoint_path
 from sargeo.options import TILE, ColorizeOptions, ColorizeResult
 from sargeo.pipeline import Pipeline, Stopped
 from sargeo.progress import Progress
-from sargeo.sar_input import InputSpec, read_strip, resolve_input
+from sargeo.sar_input import InputSpec, read_strip, resolve_input, shift_gcps
 from sargeo.scaling import SarScaling
 from sargeo.tiling import tile_starts
 
@@ -108,8 +108,7 @@ def _georeferencing(ds: rasterio.io.DatasetReaderBase, window: Window) -> dict[s
 def _window_gcps(gcps: tuple[list[GroundControlPoint], Any], window: Window) -> tuple[list, Any]:
     """The input's GCPs on the pixel grid of `window` (a cropped output starts at its corner)."""
     points, crs = gcps
-    return [GroundControlPoint(g.row - window.row_off, g.col - window.col_off, g.x, g.y, g.z, g.id, g.info)
-            for g in points], crs
+    return shift_gcps(points, window.row_off, window.col_off), crs
 
 
 def _overview_factors(width: int, height: int) -> list[int]:
