@@ -1,17 +1,14 @@
 """The generator rewritten for inference: the same function with fewer passes over memory.
 
-On a CPU the paper-width generator spent a third of its time in its head, which
-upsamples 2 * width channels to full tile size, zero-pads them and convolves them down
-to 3 channels: two full-size copies of a wide tensor for 6 % of the FLOPs. Since the
-head's convolution is linear in the channels and upsampling and padding act on each
-channel alone, the channels can be mixed first, at half resolution, into one map per
-output colour and kernel tap (3 x 16); only those are upsampled, and a fixed one-hot
-grouped convolution adds the taps up. Narrow heads (no more channels than taps) just
-take the padding into the convolution. BatchNorm is folded into the convolution before
-it. On a CPU the decoder's innermost transposed convolutions (inputs of 1 x 1 to 8 x 8
-pixels) run as one matrix multiply and a col2im (fold): oneDNN took 4-7x longer there.
-Only float rounding changes (about 1e-6); training and checkpoints keep the original
-modules.
+The head upsampled 2 * width channels to full tile size, zero-padded them and convolved
+them down to 3 channels: two full-size copies of a wide tensor for 6 % of the FLOPs, a
+third of the paper-width net's CPU time and half the shipped width-16 net's. Upsampling,
+padding and the convolution are linear and shift-invariant per output phase, so the head
+runs at half resolution as one convolution and a pixel shuffle (`PhaseHead`). BatchNorm is
+folded into the convolution before it. On a CPU the decoder's innermost transposed
+convolutions, where a few pixels meet many weights, run as one matrix multiply and a
+col2im (fold): oneDNN took up to 7x longer there. Only float rounding changes (about
+1e-6); training and checkpoints keep the original modules.
 """
 
 from __future__ import annotations
@@ -27,71 +24,112 @@ from sargeo.model import Generator
 from sargeo.postprocess import AdjustedGenerator
 
 
-class MixFirstHead(nn.Module):
-    """Bilinear x2, zero pad (left, right, top, bottom) = (2, 1, 2, 1), k x k conv, tanh."""
+def _bilinear_taps() -> torch.Tensor:
+    """a[p, k, d]: weight of input offset d - 2 in the upsampled pixel 2i + p + k - 2, i.e. what tap k
+    of a 4-wide kernel sees at output phase p after bilinear x2 (half-pixel centres: 1/4, 3/4)."""
+    a = torch.zeros(2, 4, 4)
+    for p in range(2):
+        for k in range(4):
+            s, odd = divmod(p + k - 2, 2)
+            for d, w in (((s, 0.75), (s + 1, 0.25)) if odd else ((s - 1, 0.25), (s, 0.75))):
+                a[p, k, d + 2] += w
+    return a
+
+
+class PhaseHead(nn.Module):
+    """Bilinear x2, zero pad (left, right, top, bottom) = (2, 1, 2, 1), 4 x 4 conv, tanh, computed at
+    the input's resolution.
+
+    Each output pixel of phase (py, px) is a fixed linear function of a 4 x 4 window of the
+    input (the conv's taps composed with bilinear's 1/4, 3/4 weights), so one convolution with
+    4 x out channels and a pixel shuffle give the whole output; replicate padding reproduces
+    bilinear's clamp at the edges. Only the zero padding differs: the first two and the last row
+    and column read padded zeros, so they are recomputed the direct way from two input rows or
+    columns. Wide heads first mix their channels into one map per colour and tap (3 x 16).
+    """
 
     def __init__(self, conv: nn.Conv2d) -> None:
         super().__init__()
-        out, cin, k, _ = conv.weight.shape
-        self.k, self.out = k, out
-        self.mix_first = cin > out * k * k
+        out, cin = conv.weight.shape[:2]
+        self.out = out
         weight = conv.weight.detach()
+        bias = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(out, dtype=weight.dtype)
+        self.mix_first = cin > out * 16
         if self.mix_first:
             # row (o, ky, kx) of the 1x1 mix is the weight of output o at tap (ky, kx)
-            self.register_buffer("mix", weight.permute(0, 2, 3, 1).reshape(out * k * k, cin, 1, 1).clone())
-            taps = torch.zeros(out, k * k, k, k, dtype=weight.dtype)
-            for t in range(k * k):
-                taps[:, t, t // k, t % k] = 1.0
-            self.register_buffer("taps", taps)
-        else:
-            self.register_buffer("weight", weight.clone())
-        bias = conv.bias.detach().clone() if conv.bias is not None else torch.zeros(out, dtype=weight.dtype)
+            self.register_buffer("mix", weight.permute(0, 2, 3, 1).reshape(out * 16, cin, 1, 1).clone())
+            weight = torch.eye(16, dtype=weight.dtype).view(1, 16, 4, 4).expand(out, 16, 4, 4)
+        self.register_buffer("weight", weight.clone())  # the direct way's kernel on each group
         self.register_buffer("bias", bias)
+        a = _bilinear_taps().to(weight.dtype)
+        phases = torch.einsum("ocyx,pyd,qxe->opqcde", weight, a, a).reshape(out * 4, -1, 4, 4)
+        self.register_buffer("phases", phases)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = (2 * x.shape[-2], 2 * x.shape[-1])
         if self.mix_first:
             x = F.conv2d(x, self.mix.to(x.dtype))
+        h, w = x.shape[-2:]
+        if h < 2 or w < 2:
+            return torch.tanh(self._direct(x))
+        y = F.conv2d(F.pad(x, (2, 1, 2, 1), mode="replicate"), self.phases.to(x.dtype),
+                     self.bias.to(x.dtype).repeat_interleave(4), groups=self.groups)
+        y = F.pixel_shuffle(y, 2)
+        y[..., :2, :] = self._direct(x[..., :2, :])[..., :2, :]
+        y[..., -1:, :] = self._direct(x[..., -2:, :])[..., -1:, :]
+        y[..., :, :2] = self._direct(x[..., :, :2])[..., :2]
+        y[..., :, -1:] = self._direct(x[..., :, -2:])[..., -1:]
+        return torch.tanh_(y)
+
+    @property
+    def groups(self) -> int:
+        return self.out if self.mix_first else 1
+
+    def _direct(self, x: torch.Tensor) -> torch.Tensor:
+        """Upsample, then the 4 x 4 conv; symmetric padding 2 with the last row and column dropped
+        is padding (2, 1, 2, 1)."""
+        size = (2 * x.shape[-2], 2 * x.shape[-1])
         x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        # symmetric padding 2 with the last row and column dropped = padding (2, 1, 2, 1)
-        if self.mix_first:
-            y = F.conv2d(x, self.taps.to(x.dtype), self.bias.to(x.dtype), padding=2, groups=self.out)
-        else:
-            y = F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype), padding=2)
-        return torch.tanh(y[..., :size[0], :size[1]])
+        y = F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype), padding=2, groups=self.groups)
+        return y[..., :size[0], :size[1]]
 
 
-#: Largest input (pixels per channel) that SmallInputDeconv runs as a matrix multiply. Measured on
-#: the paper-width decoder, batch 8: 1 x 1 3.2 -> 1.8 ms, 2 x 2 48 -> 7 ms, 4 x 4 49 -> 12 ms,
-#: 8 x 8 64 -> 43 ms; at 16 x 16 oneDNN is faster (92 against 114 ms).
-SMALL_INPUT_PIXELS = 64
+#: SmallInputDeconv runs a matrix multiply where the weights per input pixel reach this. Measured,
+#: batch 8, ms as matmul / oneDNN: paper width (weights 8.4 M) 1 x 1 1.7 / 2.9, 2 x 2 5.7 / 41,
+#: 4 x 4 22 / 41, 8 x 8 62 / 86, 16 x 16 (4.2 M) 129 / 100; width 16 (0.5 M) 2 x 2 0.7 / 2.0,
+#: 4 x 4 1.7 / 1.6, 8 x 8 6.2 / 2.8.
+MATMUL_WEIGHTS_PER_PIXEL = 32768
 
 
 class SmallInputDeconv(nn.Module):
     """A transposed convolution that on a CPU runs small inputs as x @ W then col2im.
 
     oneDNN's deconvolution is slow where a few pixels meet many weights (the U-Net's innermost
-    levels read 33 MB of weights for 2 x 2 pixels); a plain matrix multiply is not.
+    levels read 33 MB of weights for 2 x 2 pixels); a plain matrix multiply is not. The weight
+    is kept as that matrix: a 4-D weight would be turned channels-last with the model, and
+    reshaping it back copied 33 MB per call.
     """
 
     def __init__(self, deconv: nn.ConvTranspose2d) -> None:
         super().__init__()
-        self.deconv = deconv
+        self.shape = tuple(deconv.weight.shape)
+        self.stride, self.padding = deconv.stride, deconv.padding
+        self.register_buffer("matrix", deconv.weight.detach().reshape(self.shape[0], -1).clone())
+        bias = deconv.bias.detach().clone() if deconv.bias is not None else torch.zeros(self.shape[1])
+        self.register_buffer("bias", bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d = self.deconv
         n, c, h, w = x.shape
-        if x.device.type != "cpu" or h * w > SMALL_INPUT_PIXELS:
-            return d(x)
+        matrix, bias = self.matrix.to(x.dtype), self.bias.to(x.dtype)
+        if x.device.type != "cpu" or matrix.numel() < MATMUL_WEIGHTS_PER_PIXEL * h * w:
+            return F.conv_transpose2d(x, matrix.view(self.shape), bias, self.stride, self.padding)
         # (n*h*w, c) @ (c, cout*kh*kw): every input pixel's contribution to each kernel tap
-        cols = x.permute(0, 2, 3, 1).reshape(n * h * w, c) @ d.weight.reshape(c, -1).to(x.dtype)
-        size = tuple((i - 1) * s - 2 * p + k for i, s, p, k in zip((h, w), d.stride, d.padding, d.kernel_size,
-                                                                   strict=True))
-        y = F.fold(cols.view(n, h * w, -1).transpose(1, 2), size, d.kernel_size, stride=d.stride,
-                   padding=d.padding)
-        if d.bias is not None:
-            y = y + d.bias.to(y.dtype).view(1, -1, 1, 1)
-        return y.contiguous(memory_format=torch.channels_last)
+        cols = x.permute(0, 2, 3, 1).reshape(n * h * w, c) @ matrix
+        kernel = self.shape[2:]
+        size = tuple((i - 1) * s - 2 * p + k
+                     for i, s, p, k in zip((h, w), self.stride, self.padding, kernel, strict=True))
+        y = F.fold(cols.view(n, h * w, -1).transpose(1, 2), size, kernel, stride=self.stride,
+                   padding=self.padding)
+        return y.add_(bias.view(1, -1, 1, 1)).contiguous(memory_format=torch.channels_last)
 
 
 def _plain_deconv(m: nn.Module) -> bool:
@@ -135,5 +173,5 @@ def inference_net(model: nn.Module) -> nn.Module:
         net.downs = nn.ModuleList(_fold(b) for b in net.downs)
         net.ups = nn.ModuleList(_fold(b) for b in net.ups)
         if _head_is_standard(net.head):
-            net.head = MixFirstHead(net.head[2])
+            net.head = PhaseHead(net.head[2])
     return net
