@@ -77,6 +77,12 @@ class Checkpoint:
         gen = self.generator
         return gen.generator if isinstance(gen, AdjustedGenerator) else gen
 
+    @property
+    def learnt(self) -> tuple[str, ...] | None:
+        """Scenes this model learnt from (trained or selected on, its starting checkpoint's included);
+        None when it records no split."""
+        return None if self.split is None else tuple(sorted(Split.from_dict(self.split).before("test")))
+
 
 def save_checkpoint(ckpt: Checkpoint, path: str | Path, half: bool = False) -> None:
     """Write atomically (temp file + rename) so a crash never leaves a broken checkpoint."""

@@ -30,6 +30,7 @@ import torch
 
 from sargeo.checkpoint import Checkpoint, save_checkpoint
 from sargeo.data.dataset import augment_pair, jitter_unit
+from sargeo.data.split import Split, listed
 from sargeo.data.stats import mean_of_images
 from sargeo.device import autocast, autocast_dtype
 from sargeo.evaluate import GREY_SAR, MEAN_COLOUR
@@ -37,7 +38,15 @@ from sargeo.metrics import compute_all
 from sargeo.model import Generator
 from sargeo.postprocess import OutputAdjust, adjust_images
 from sargeo.scaling import SarScaling, unit_to_image, unit_to_uint8_tensor
-from sargeo.train import TrainConfig, build_models, build_optimizers, gan_step, init_adjust, start_from
+from sargeo.train import (
+    TrainConfig,
+    build_models,
+    build_optimizers,
+    gan_step,
+    init_adjust,
+    learnt_by,
+    start_from,
+)
 
 MODEL = "model"
 ADJUSTED = "model, adjusted"
@@ -290,6 +299,10 @@ def cross_validate(
     output adjustment) is scored too, as "starting model": the gain fine-tuning brings.
     """
     device = torch.device(device)
+    learnt = sorted(set(learnt_by(init, log)) & {s.scene for s in samples}) if init is not None else []
+    if learnt:
+        log(f"Warning: the --init checkpoint learnt from {len(learnt)} of these scenes ({listed(learnt)}): "
+            "their scores, and the starting model's, are not held-out scores")
     fold_of = assign_folds(samples, folds, seed)
     order = sorted(range(len(samples)), key=lambda i: (fold_of[samples[i].scene], samples[i].name))
     samples = [samples[i] for i in order]
@@ -345,7 +358,8 @@ def cross_validate(
         "per_scene": per_scene, "summary": summary, "by_epoch": by_epoch,
         "adjust_per_fold": {k: a.to_dict() for k, a in chosen.items()},
         "adjust": final.to_dict() if final else None,
-        "water": _water_check(samples, preds), "samples": samples, "predictions": preds,
+        "water": _water_check(samples, preds), "init_learnt": learnt, "samples": samples,
+        "predictions": preds,
     }
 
 
@@ -389,7 +403,8 @@ def write_report(report: dict[str, Any], out: str | Path, n_figure: int = 6) -> 
     scene_rows = [{"method": m, "scene": sc, **v} for m, scenes in report["per_scene"].items()
                   for sc, v in scenes.items()]
     write_rows_csv(scene_rows, out / "per_scene.csv")
-    keep = ("recipe", "folds", "seed", "fold_of", "summary", "by_epoch", "adjust_per_fold", "adjust", "water")
+    keep = ("recipe", "folds", "seed", "fold_of", "summary", "by_epoch", "adjust_per_fold", "adjust", "water",
+            "init_learnt")
     (out / "summary.json").write_text(json.dumps({k: report[k] for k in keep}, indent=2, default=_plain))
     (out / "summary.md").write_text(summary_markdown(report))
     crossval_figure(report["per_scene"], out / "crossval.png", baseline=MEAN_COLOUR)
@@ -458,6 +473,10 @@ def summary_markdown(report: dict[str, Any]) -> str:
                   f"{_gain(summary, best, STARTING)}; {best} against the flat mean colour of the new data: "
                   f"{_gain(summary, best, MEAN_COLOUR)} (the starting model against it: "
                   f"{_gain(summary, STARTING, MEAN_COLOUR)})."]
+    if report.get("init_learnt"):
+        lines += ["", f"Not held out for the starting model: it learnt from {len(report['init_learnt'])} of "
+                  f"these scenes ({', '.join(report['init_learnt'])}), so their scores favour fine-tuning "
+                  "from it."]
     if report["adjust"]:
         a = report["adjust"]
         lines += ["", f"Output adjustment chosen on all folds: lightness {a['lightness']:g}, chroma "
@@ -496,9 +515,9 @@ def train_final(samples: Sequence[Sample], cfg: TrainConfig, report: dict[str, A
     mean = mean_rgb(samples)
     adjust = OutputAdjust.from_dict(report["adjust"]) if report["adjust"] else init_adjust(init, mean)
     scenes = sorted({s.scene for s in samples})
+    split = Split(tuple(scenes), (), (), seed, learnt_by(init, log) if init is not None else ())
     ckpt = Checkpoint(generator=gen.cpu(), scaling=SarScaling(), adjust=adjust,
-                      config={**asdict(cfg), "train_mean_rgb": list(mean)},
-                      split={"train": scenes, "val": [], "test": [], "seed": seed},
+                      config={**asdict(cfg), "train_mean_rgb": list(mean)}, split=split.to_dict(),
                       metrics={"crossval": card_results(report)})
     save_checkpoint(ckpt, path)
     log(f"final model trained on {len(samples)} pairs from {len(scenes)} scenes")

@@ -18,7 +18,6 @@ import torch
 
 from sargeo.checkpoint import load_checkpoint
 from sargeo.data import Pair, Split, discover_pairs, load_pair
-from sargeo.data.split import PARTS
 from sargeo.data.stats import mean_colour
 from sargeo.device import resolve_device
 from sargeo.metrics import Lpips, LpipsUnavailable, compute_all
@@ -69,8 +68,9 @@ def _resolve_split(split: str | Path | None, metas: list[tuple[str, dict]], part
     """The split to score on: ``split`` or else the first recorded one, checked against every checkpoint.
 
     A checkpoint has seen the parts of its own split before ``part`` (train for val, train
-    and val for test). Scores on those scenes are not held-out scores: refused, or with an
-    explicit ``split`` the caller asked for, reported once per checkpoint.
+    and val for test) and what its starting checkpoint had seen. Scores on those scenes are not
+    held-out scores: refused, or with an explicit ``split`` the caller asked for, reported once
+    per checkpoint.
     """
     if split:
         chosen, source = Split.load(split), str(split)
@@ -86,7 +86,7 @@ def _resolve_split(split: str | Path | None, metas: list[tuple[str, dict]], part
                 "cannot be checked")
             continue
         own = Split.from_dict(meta["split"])
-        leaked = scenes & {scene for seen in PARTS[:PARTS.index(part)] for scene in own.scenes(seen)}
+        leaked = scenes & own.before(part)
         if not leaked:
             continue
         what = f"{name} saw {len(leaked)} of the {len(scenes)} {part} scenes of {source} in training"

@@ -245,6 +245,15 @@ def load_init(init: str | Path) -> Checkpoint:
     return ckpt
 
 
+def learnt_by(init: Checkpoint, log: Callable[[str], None]) -> tuple[str, ...]:
+    """The scenes `init` learnt from, which a model fine-tuned from it must not be validated or
+    tested on; a warning when it records no split."""
+    if init.learnt is None:
+        log("Warning: the --init checkpoint records no scene split, so whether it learnt from the "
+            "validation or test scenes cannot be checked")
+    return init.learnt or ()
+
+
 def finetune_options(init: Checkpoint) -> dict[str, Any]:
     """Defaults for fine-tuning `init`: its architecture and recipe, then FINETUNE."""
     inherited = {k: init.config[k] for k in INHERITED if k in init.config}
@@ -327,9 +336,11 @@ class _Run:
                 (self.out / "skipped.txt").write_text("\n".join(found.skipped) + "\n")
         if not found.pairs:
             raise ValueError(f"no SAR/optical pairs found under {cfg.data}")
+        self.init = load_init(cfg.init) if cfg.init else None
         if split is None:
-            split = (Split.load(cfg.split_file) if cfg.split_file
-                     else split_by_scene(found.pairs, cfg.val_fraction, cfg.test_fraction, cfg.seed))
+            seen = learnt_by(self.init, log) if self.init is not None else ()
+            split = (Split.load(cfg.split_file).with_seen(seen) if cfg.split_file
+                     else split_by_scene(found.pairs, cfg.val_fraction, cfg.test_fraction, cfg.seed, seen))
         self.split = split
         self.train_pairs = self.split.part(found.pairs, "train")
         self.val_pairs = self.split.part(found.pairs, "val")
@@ -340,7 +351,6 @@ class _Run:
             f"device {ctx.device}, {ctx.world} process(es)")
 
         self.gen, self.disc = build_models(cfg)
-        self.init = load_init(cfg.init) if cfg.init else None
         if self.init is not None:
             start_from(self.gen, self.init)
             log(f"fine-tuning from {cfg.init} (lr_g {cfg.lr_g:g}, lr_d {cfg.lr_d:g}, {cfg.epochs} epochs)")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from click.testing import CliRunner
 
 from sargeo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from sargeo.cli.main import cli
+from sargeo.data import Split
 from sargeo.model import Generator, init_weights
 from sargeo.postprocess import OutputAdjust
 from sargeo.train import FINETUNE
@@ -96,3 +99,22 @@ def test_real_pairs_from_sargeo_pairs_fine_tune_the_default_model(shared_data, t
     assert tuned.width == start.width and tuned.input_norm == start.input_norm
     assert tuned.config["init"] == "default" and tuned.config["epochs"] == 1
     assert 0 < _distance(tuned.plain_generator.state_dict(), start.plain_generator.state_dict())
+
+
+def test_crossval_init_names_the_scenes_the_start_learnt_from(tiny_checkpoint, tiny_pairs, tmp_path):
+    ckpt = load_checkpoint(tiny_checkpoint)
+    learnt = ["ROIs1868_summer_2", "ROIs9999_winter_7"]  # the second is not in the data
+    ckpt.split = Split((learnt[0],), (learnt[1],), ("ROIs9999_winter_8",), 0).to_dict()
+    save_checkpoint(ckpt, tmp_path / "start.pt")
+    out = tmp_path / "cv"
+    args = ["crossval", "--data", str(tiny_pairs), "--out", str(out), "--folds", "2", "--init",
+            str(tmp_path / "start.pt"), "--epochs", "1", "--device", "cpu", "--workers", "1", "--save-final",
+            str(tmp_path / "final.pt")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert ("Warning: the --init checkpoint learnt from 1 of these scenes (ROIs1868_summer_2): their scores, "
+            "and the starting model's, are not held-out scores") in result.output
+    assert json.loads((out / "summary.json").read_text())["init_learnt"] == ["ROIs1868_summer_2"]
+    summary = (out / "summary.md").read_text()
+    assert "Not held out for the starting model: it learnt from 1 of these scenes" in summary
+    assert set(load_checkpoint(tmp_path / "final.pt").learnt) >= set(learnt)  # carried on for evaluate

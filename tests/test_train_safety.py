@@ -205,3 +205,37 @@ def test_evaluate_with_explicit_split_warns_once_per_unchecked_checkpoint(tiny_p
     assert warnings[0].startswith(f"Warning: b saw 1 of the 1 test scenes of {split} in training")
     assert warnings[1].startswith("Warning: c records no scene split")
     assert set(json.loads((tmp_path / "eval" / "summary.json").read_text())) >= {"a", "b", "c"}
+
+
+def _scenes(*ids: int) -> tuple[str, ...]:
+    return tuple(SCENE.format(i) for i in ids)
+
+
+def test_fine_tuning_keeps_the_starting_checkpoints_scenes_out_of_val_and_test(tiny_pairs, tmp_path):
+    """`train --init`: the scenes the start learnt from (its train and val) are trained on, never
+    validated or tested on, and the tuned checkpoint carries them for evaluate's leak check."""
+    start = _checkpoint(tmp_path / "start.pt", _split([1], [2], [3, 4]))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, [*TRAIN, "--data", str(tiny_pairs), "--out", str(out), "--init", start])
+    assert result.exit_code == 0, result.output
+    split = Split.load(out / "split.json")
+    assert split.train == _scenes(1, 2) and split.seen == _scenes(1, 2)
+    assert {*split.val, *split.test} == set(_scenes(3, 4))
+    assert set(load_checkpoint(out / "last.pt").learnt) == {*_scenes(1, 2), *split.val}
+
+    leaky = tmp_path / "leaky.json"
+    Split(_scenes(3), _scenes(1), _scenes(4), 0).save(leaky)
+    result = CliRunner().invoke(cli, [*TRAIN, "--data", str(tiny_pairs), "--out", str(tmp_path / "r2"),
+                                      "--init", start, "--split", str(leaky)])
+    line = _one_error_line(result)
+    assert f"the starting checkpoint learnt from 1 of the split's val/test scenes ({SCENE.format(1)})" in line
+
+
+def test_evaluate_sees_the_scenes_a_fine_tuned_checkpoint_started_from(tiny_pairs, tmp_path):
+    learnt_by_start = Split(_scenes(2), _scenes(3), _scenes(4), 0, seen=_scenes(1)).to_dict()
+    tuned = _checkpoint(tmp_path / "tuned.pt", learnt_by_start)
+    split = tmp_path / "split.json"
+    Split(_scenes(2), _scenes(3), _scenes(1), 0).save(split)
+    result = _evaluate(tiny_pairs, tmp_path / "eval", {"tuned": tuned}, "--split", str(split))
+    assert result.exit_code == 0, result.output
+    assert f"Warning: tuned saw 1 of the 1 test scenes of {split} in training" in result.output

@@ -82,3 +82,27 @@ def test_real_data_split(shared_data, tmp_path):
     assert len(split.part(pairs, "test")) >= 10 and len(split.part(pairs, "val")) >= 10
     split.save(tmp_path / "split.json")
     assert Split.load(tmp_path / "split.json") == split == split_by_scene(pairs, seed=0)
+
+
+def test_scenes_the_starting_checkpoint_learnt_go_to_train_and_are_recorded():
+    pairs = _pairs({f"ROIs1970_fall_{i}": 4 for i in range(8)})
+    learnt = {"ROIs1970_fall_1", "ROIs1970_fall_5", "ROIs0000_elsewhere_9"}  # the last is not in the data
+    for seed in range(10):
+        split = split_by_scene(pairs, seed=seed, seen=learnt)
+        assert {"ROIs1970_fall_1", "ROIs1970_fall_5"} <= set(split.train)
+        assert not learnt & (set(split.val) | set(split.test)) and split.val and split.test
+        assert set(split.seen) == learnt and split.before("val") >= learnt
+        assert Split.from_dict(split.to_dict()) == split
+    # without a start, splits stay what they were (recorded runs resume and reproduce)
+    assert split_by_scene(pairs, seed=4, seen=()) == split_by_scene(pairs, seed=4)
+    assert "seen" not in split_by_scene(pairs, seed=4).to_dict()
+
+
+def test_a_split_cannot_validate_or_test_on_scenes_the_start_learnt():
+    with pytest.raises(ValueError, match=r"learnt from 1 of the split's val/test scenes \(c\)"):
+        Split(("a",), ("b",), ("c",), 0).with_seen(["c", "x"])
+    with pytest.raises(ValueError, match="val and test cannot get an unseen scene each"):
+        split_by_scene(_pairs({"a": 2, "b": 2, "c": 2}), seen=["a", "b"])
+    split = Split(("a",), ("b",), ("c",), 0, ("x",))
+    assert split.before("train") == {"x"} and split.before("val") == {"a", "x"}
+    assert split.before("test") == {"a", "b", "x"}
