@@ -49,7 +49,7 @@ def crossval_cmd(data: str, out: Path, folds: int, seed: int, adjust: bool, wate
     """
     from sargeo.crossval import cross_validate, load_samples, write_report
     from sargeo.device import resolve_device
-    from sargeo.train import TrainConfig, load_init
+    from sargeo.train import TrainConfig
 
     if save_final is not None and save_final.exists():
         raise click.BadParameter(f"{save_final} already exists", param_hint="--save-final")
@@ -60,9 +60,8 @@ def crossval_cmd(data: str, out: Path, folds: int, seed: int, adjust: bool, wate
                                  param_hint="--eval-epochs") from None
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
     given = {k: v for k, v in recipe.items() if v is not None}
-    given = finetune_base(given.pop("init", None), given)
+    given, init = finetune_base(given.pop("init", None), given)
     cfg = TrainConfig.from_dict({**asdict(TrainConfig(data=data, out=str(out))), **given, "seed": seed})
-    init = load_init(cfg.init) if cfg.init else None
     dev = resolve_device(device or "auto")
     cfg = replace(cfg, device=str(dev))
     from sargeo.report import FIGURES_MISSING, figures_available

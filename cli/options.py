@@ -1,9 +1,14 @@
 """Options shared by several sargeo commands."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:  # the CLI's option module stays light: sargeo.checkpoint imports torch
+    from sargeo.checkpoint import Checkpoint
 
 device_option = click.option(
     "--device", default=None, metavar="auto|cpu|cuda[:N]|mps",
@@ -59,11 +64,12 @@ init_option = click.option(
          "scaling and recipe; fine-tuning defaults unless given: --epochs 20 --lr-g 2e-5 --lr-d 1e-6.")
 
 
-def finetune_base(init: str | None, given: dict[str, Any]) -> dict[str, Any]:
-    """Recipe options for a run: with --init, the start's architecture and recipe plus the
-    fine-tuning defaults, overridden by what was given."""
+def finetune_base(init: str | None, given: dict[str, Any]) -> tuple[dict[str, Any], Checkpoint | None]:
+    """Recipe options for a run and its starting checkpoint, loaded once: with --init, the
+    start's architecture and recipe plus the fine-tuning defaults, overridden by what was given."""
     if not init:
-        return given
+        return given, None
     from sargeo.train import finetune_options, load_init
 
-    return {**finetune_options(load_init(init)), **given, "init": init}
+    start = load_init(init)
+    return {**finetune_options(start), **given, "init": init}, start

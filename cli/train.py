@@ -53,15 +53,15 @@ def train_cmd(resume: Path | None, quiet: bool, progress: str, terrains: tuple[s
     given = {k: v for k, v in options.items() if v is not None}
     if terrains:
         given["terrains"] = list(terrains)
-    checkpoint = None
+    checkpoint = start = None
     if resume:
         checkpoint, base = _resume_config(resume)
         base.update(given)
     else:
-        base = finetune_base(given.pop("init", None), given)
+        base, start = finetune_base(given.pop("init", None), given)
         missing = [f"--{k}" for k in ("data", "out") if k not in given]
         if missing:
             raise click.UsageError(f"missing {' and '.join(missing)} (or use --resume)")
     cfg = TrainConfig.from_dict({**asdict(TrainConfig(data="", out="")), **base})
     train(cfg, resume=checkpoint, progress=progress == "bar" and not quiet,
-          log=(lambda _m: None) if quiet else click.echo)
+          log=(lambda _m: None) if quiet else click.echo, init=start)

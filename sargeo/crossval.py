@@ -513,9 +513,12 @@ def train_final(samples: Sequence[Sample], cfg: TrainConfig, report: dict[str, A
     cross-validated adjustment (else the start's water guard) and results."""
     gen = fit(samples, cfg, device, seed=seed, init=init)
     mean = mean_rgb(samples)
-    adjust = OutputAdjust.from_dict(report["adjust"]) if report["adjust"] else init_adjust(init, mean)
+    if report["adjust"]:
+        adjust = OutputAdjust.from_dict(report["adjust"])
+    else:
+        adjust = init_adjust(init.adjust if init is not None else None, mean)
     scenes = sorted({s.scene for s in samples})
-    split = Split(tuple(scenes), (), (), seed, learnt_by(init, log) if init is not None else ())
+    split = Split(tuple(scenes), (), (), seed, (init.learnt or ()) if init is not None else ())
     ckpt = Checkpoint(generator=gen.cpu(), scaling=SarScaling(), adjust=adjust,
                       config={**asdict(cfg), "train_mean_rgb": list(mean)}, split=split.to_dict(),
                       metrics={"crossval": card_results(report)})

@@ -268,10 +268,10 @@ def start_from(gen: Generator, init: Checkpoint) -> None:
     gen.load_state_dict(init.plain_generator.state_dict())
 
 
-def init_adjust(init: Checkpoint | None, mean_rgb: Sequence[float] | None) -> OutputAdjust | None:
+def init_adjust(start: OutputAdjust | None, mean_rgb: Sequence[float] | None) -> OutputAdjust | None:
     """A fine-tuned model keeps its start's water guard, without the start's shrink factors
     (those were chosen for the start's data; `sargeo crossval` chooses them for yours)."""
-    if init is None or init.adjust is None or not init.adjust.water_guard or mean_rgb is None:
+    if start is None or not start.water_guard or mean_rgb is None:
         return None
     return OutputAdjust(tuple(float(v) for v in mean_rgb), 1.0, 1.0, True)
 
@@ -322,8 +322,9 @@ class _Run:
     """State of one training run; methods are the stages of an epoch."""
 
     def __init__(self, cfg: TrainConfig, ctx: Context, log: Callable[[str], None],
-                 split: Split | None = None) -> None:
-        """``split``: a resumed run's recorded split, used instead of making one."""
+                 split: Split | None = None, init: Checkpoint | None = None) -> None:
+        """``split``: a resumed run's recorded split, used instead of making one (its weights come
+        from the run, so ``cfg.init`` is not read again); ``init``: ``cfg.init`` already loaded."""
         self.cfg, self.ctx, self.log = cfg, ctx, log
         self.out = Path(cfg.out)
         _seed_everything(cfg.seed)
@@ -336,8 +337,9 @@ class _Run:
                 (self.out / "skipped.txt").write_text("\n".join(found.skipped) + "\n")
         if not found.pairs:
             raise ValueError(f"no SAR/optical pairs found under {cfg.data}")
-        self.init = load_init(cfg.init) if cfg.init else None
+        self.init = None
         if split is None:
+            self.init = init or (load_init(cfg.init) if cfg.init else None)
             seen = learnt_by(self.init, log) if self.init is not None else ()
             split = (Split.load(cfg.split_file).with_seen(seen) if cfg.split_file
                      else split_by_scene(found.pairs, cfg.val_fraction, cfg.test_fraction, cfg.seed, seen))
@@ -351,6 +353,8 @@ class _Run:
             f"device {ctx.device}, {ctx.world} process(es)")
 
         self.gen, self.disc = build_models(cfg)
+        #: the starting checkpoint's output adjustment; a resumed run reads it from its own file
+        self.start_adjust = self.init.adjust if self.init is not None else None
         if self.init is not None:
             start_from(self.gen, self.init)
             log(f"fine-tuning from {cfg.init} (lr_g {cfg.lr_g:g}, lr_d {cfg.lr_d:g}, {cfg.epochs} epochs)")
@@ -387,6 +391,8 @@ class _Run:
         self.opt_d.load_state_dict(payload["optimizer_d"])
         self.epoch, self.best = int(payload["epoch"]), float(payload["best"])
         self.train_mean_rgb = payload["config"].get("train_mean_rgb")
+        adjust = payload.get("output_adjust")
+        self.start_adjust = OutputAdjust.from_dict(adjust) if adjust is not None else None
         states = payload["rng"]
         if len(states) == self.ctx.world:
             _set_rng_state(states[self.ctx.rank])
@@ -406,8 +412,8 @@ class _Run:
             extra.update(discriminator=self.disc.state_dict(), optimizer_g=self.opt_g.state_dict(),
                          optimizer_d=self.opt_d.state_dict(), rng=rng)
         return Checkpoint(generator=self.gen, scaling=SarScaling(), config=config,
-                          adjust=init_adjust(self.init, self.train_mean_rgb), split=self.split.to_dict(),
-                          metrics={"epoch": self.epoch, **metrics}, extra=extra)
+                          adjust=init_adjust(self.start_adjust, self.train_mean_rgb),
+                          split=self.split.to_dict(), metrics={"epoch": self.epoch, **metrics}, extra=extra)
 
     def _autocast(self) -> torch.autocast:
         return autocast(self.ctx.device, self.amp)
@@ -464,8 +470,10 @@ class _Run:
 
 
 def train(cfg: TrainConfig, resume: str | Path | None = None, progress: bool = True,
-          log: Callable[[str], None] = print) -> tuple[Generator, Discriminator]:
-    """Run (or continue) training; returns this process's generator and discriminator.
+          log: Callable[[str], None] = print,
+          init: Checkpoint | None = None) -> tuple[Generator, Discriminator]:
+    """Run (or continue) training; returns this process's generator and discriminator. ``init``:
+    the checkpoint ``cfg.init`` names, when the caller has loaded it already.
 
     The checks come before joining the process group, so every rank fails alike and no
     rank is left waiting for the others.
@@ -485,7 +493,7 @@ def train(cfg: TrainConfig, resume: str | Path | None = None, progress: bool = T
         log(f"Note: {FIGURES_MISSING}")
     if ctx.main:
         out.mkdir(parents=True, exist_ok=True)
-    run = _Run(cfg, ctx, log, split)
+    run = _Run(cfg, ctx, log, split, init)
     if resumed is not None:
         run.resume(*resumed)
     if run.train_mean_rgb is None:

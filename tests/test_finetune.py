@@ -51,6 +51,12 @@ def test_train_init_starts_from_the_checkpoint_with_finetuning_defaults(guarded_
     assert tuned.adjust is not None and tuned.adjust.water_guard  # the guard stays ...
     assert (tuned.adjust.lightness, tuned.adjust.chroma) == (1.0, 1.0)  # ... the start's shrink does not
 
+    guarded_start.unlink()  # a resumed run continues from its own file, not the start
+    result = CliRunner().invoke(cli, ["train", "--resume", str(out), "--epochs", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    resumed = load_checkpoint(out / "last.pt")
+    assert resumed.metrics["epoch"] == 2 and resumed.adjust == tuned.adjust
+
 
 def test_init_of_another_width_is_refused_in_one_line(tiny_checkpoint, tiny_pairs, tmp_path):
     args = ["train", "--data", str(tiny_pairs), "--out", str(tmp_path / "r"), "--init", str(tiny_checkpoint),
