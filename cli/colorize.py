@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,8 +99,15 @@ def colorize_cmd(src: tuple[str, ...], dst: Path, list_file: Path | None, checkp
     """
     if options["crop"] and options["aoi"] is None:
         raise click.UsageError("--crop needs --aoi")
+    from rasterio.errors import NotGeoreferencedWarning
+
     from sargeo.batch import FILE_SUFFIXES, read_list  # PyTorch loads here, not at `rio` start-up
     from sargeo.scene import colorize
+
+    # sargeo's own warning says once when an input has no georeferencing; rasterio's would repeat
+    # it for every file the engine opens. The filter is set here, for this process, because
+    # warnings.catch_warnings is not thread-safe and the engine opens files in several threads.
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
     opts = ColorizeOptions(device=device or "auto", **options)
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))

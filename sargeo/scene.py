@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import os
 import queue
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +25,7 @@ import rasterio
 import torch
 from rasterio.control import GroundControlPoint
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
+from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from shapely.geometry import box
@@ -208,11 +207,9 @@ def begin_colorize(
 
     job = SceneJob(src, dst, options, cog, tuple(notes), progress or Progress(), aoi is not None)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            job.runner = _SceneRunner(src, job.tmp, dst, options, spec, ckpt, device, aoi, profile, gcps,
-                                      window, scene_shape, job.progress)
-            job.runner.run_tiles()
+        job.runner = _SceneRunner(src, job.tmp, dst, options, spec, ckpt, device, aoi, profile, gcps,
+                                  window, scene_shape, job.progress)
+        job.runner.run_tiles()
     except BaseException:
         job.abandon()
         raise
@@ -237,20 +234,18 @@ class SceneJob:
         runner, options = self.runner, self.options
         width, height = runner.width, runner.height
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                tiles_run = runner.wait()
-                if tiles_run == 0:
-                    raise ValueError(f"no valid pixels in band {runner.spec.band} of {self.src}"
-                                     f"{' inside the AOI' if self.has_aoi else ''}: nothing to colorize "
-                                     "(check --nodata and --band)")
-                if self.cog is not None:
-                    write_cog(self.tmp, self.final, self.dst, self.cog)
-                    self.tmp.unlink()  # the disk need not hold both until the end
-                elif options.overviews and _overview_factors(width, height):
-                    _build_overviews(self.tmp, self.dst, _overview_factors(width, height))
-                sparse = is_on((self.cog or runner.profile).get("SPARSE_OK", ""))
-                verify_output(self.final, self.dst, width, height, sparse)
+            tiles_run = runner.wait()
+            if tiles_run == 0:
+                raise ValueError(f"no valid pixels in band {runner.spec.band} of {self.src}"
+                                 f"{' inside the AOI' if self.has_aoi else ''}: nothing to colorize "
+                                 "(check --nodata and --band)")
+            if self.cog is not None:
+                write_cog(self.tmp, self.final, self.dst, self.cog)
+                self.tmp.unlink()  # the disk need not hold both until the end
+            elif options.overviews and _overview_factors(width, height):
+                _build_overviews(self.tmp, self.dst, _overview_factors(width, height))
+            sparse = is_on((self.cog or runner.profile).get("SPARSE_OK", ""))
+            verify_output(self.final, self.dst, width, height, sparse)
             if self.abandoned:  # cancelled from another thread meanwhile
                 raise Stopped
             publish(self.final, self.dst, options.overwrite)
