@@ -20,6 +20,8 @@ from typing import Any, NoReturn
 
 import click
 
+from sargeo.messages import first_line
+
 
 class SargeoError(click.ClickException):
     """A user-facing failure: one line on stderr, exit code 2."""
@@ -39,11 +41,6 @@ class Interrupted(KeyboardInterrupt):
 EXPECTED = (ValueError, OSError)
 #: Signals that end a run cleanly besides SIGINT (which Python already raises as KeyboardInterrupt).
 HANDLED_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s)
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:
@@ -97,11 +94,11 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except EXPECTED as exc:
             if os.environ.get("SARGEO_DEBUG"):
                 raise
-            raise SargeoError(one_line(exc)) from None
+            raise SargeoError(first_line(exc)) from None
         except Exception as exc:  # a bug: still one line, with a way to see more
             if os.environ.get("SARGEO_DEBUG"):
                 raise
-            click.echo(f"Error: unexpected {type(exc).__name__}: {one_line(exc)} "
+            click.echo(f"Error: unexpected {type(exc).__name__}: {first_line(exc)} "
                        "(set SARGEO_DEBUG=1 for a traceback)", err=True)
             sys.exit(1)
 

@@ -28,6 +28,7 @@ from sargeo.aoi import read_vector
 from sargeo.checkpoint import Checkpoint
 from sargeo.destination import cog_options, is_local, output_profile
 from sargeo.device import resolve_device
+from sargeo.messages import first_line
 from sargeo.options import ColorizeResult
 from sargeo.progress import Progress
 from sargeo.scene import ColorizeOptions, SceneJob, begin_colorize, check_options, load_model
@@ -131,11 +132,6 @@ def plan_outputs(sources: Sequence[str], out_dir: Path, overwrite: bool, rank: i
     return outputs
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def _check_shared_options(options: ColorizeOptions, ckpt: Checkpoint) -> None:
     """Options that would fail every scene alike fail the run once instead."""
     check_options(options, ckpt)
@@ -189,7 +185,7 @@ def colorize_many(
             try:
                 job = begin_colorize(src, dst, checkpoint, options, progress_factory(src), log)
             except SCENE_ERRORS as exc:
-                failed = SceneOutcome(src, dst, False, _first_line(exc), time.perf_counter() - t0)
+                failed = SceneOutcome(src, dst, False, first_line(exc), time.perf_counter() - t0)
             if finishing is not None:  # outcomes in list order
                 outcomes.append(finishing.outcome())
                 on_outcome(outcomes[-1])
@@ -233,7 +229,7 @@ class _Finishing:
             self.thread.join(0.1)
         job = self.job
         if isinstance(self.error, SCENE_ERRORS):
-            return SceneOutcome(job.src, job.dst, False, _first_line(self.error), self.seconds)
+            return SceneOutcome(job.src, job.dst, False, first_line(self.error), self.seconds)
         if self.error is not None:
             raise self.error
         return SceneOutcome(job.src, job.dst, True, seconds=self.seconds, tiles=self.result.tiles_run)

@@ -15,7 +15,6 @@ import os
 import re
 import threading
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,10 +23,13 @@ from typing import Any
 import numpy as np
 import rasterio
 import rasterio.shutil
+from affine import Affine
 from rasterio._err import CPLE_BaseError
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.errors import RasterioError
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
+
+from sargeo.messages import first_line
 
 #: Rows written at once: a multiple of the output block size, so each block is written whole.
 BLOCK = 512
@@ -180,18 +182,19 @@ def write_cog(tmp: Path, cog: Path, dst: Path, options: dict[str, str]) -> None:
     except GDAL_ERRORS as exc:
         raise OSError(f"cannot write {dst} as a COG: {root_cause(exc)}") from None
     if messages:
-        raise OSError(f"cannot write {dst} as a COG: {_first_line(messages[0])}")
+        raise OSError(f"cannot write {dst} as a COG: {_gdal_line(messages[0])}")
 
 
 def _probe(profile: dict[str, Any], given: dict[str, str], cog: dict[str, str] | None = None) -> None:
     """Create a small in-memory file with the same options (and copy it to a COG with `cog`):
     GDAL only warns about bad ones."""
     shown = " ".join(f"{k}={v}" for k, v in given.items()) or "the defaults"
-    small = {**profile, "width": min(profile["width"], 64), "height": min(profile["height"], 64)}
+    # georeferenced, so rasterio has nothing to warn about (its warning filters are process-wide)
+    small = {**profile, "width": min(profile["width"], 64), "height": min(profile["height"], 64),
+             "transform": Affine(1, 0, 0, 0, -1, 64)}
     bands = 4
     try:
-        with warnings.catch_warnings(), gdal_messages() as messages, MemoryFile() as mem:
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with gdal_messages() as messages, MemoryFile() as mem:
             with mem.open(**small) as probe:
                 probe.write(np.zeros((4, probe.height, probe.width), np.uint8))
             if cog is not None:
@@ -200,10 +203,10 @@ def _probe(profile: dict[str, Any], given: dict[str, str], cog: dict[str, str] |
                     with out.open() as copy:
                         bands = copy.count
     except (*GDAL_ERRORS, ValueError, TypeError) as exc:  # GDAL's first complaint is the cause
-        reason = _first_line(messages[0]) if messages else root_cause(exc)
+        reason = _gdal_line(messages[0]) if messages else root_cause(exc)
         raise ValueError(f"creation options {shown} rejected: {reason}") from None
     if messages:
-        raise ValueError(f"creation options {shown} rejected: {_first_line(messages[0])}")
+        raise ValueError(f"creation options {shown} rejected: {_gdal_line(messages[0])}")
     if bands != 4:  # JPEG turns the alpha band into a mask
         raise ValueError(f"creation options {shown} rejected: they give {bands} bands, not RGB + alpha")
 
@@ -212,14 +215,12 @@ def root_cause(exc: BaseException) -> str:
     """The innermost message of an exception chain: rasterio's own often says only 'Read failed'."""
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__
-    return _first_line(exc)
+    return _gdal_line(exc)
 
 
-def _first_line(exc: BaseException | str) -> str:
+def _gdal_line(exc: BaseException | str) -> str:
     """First line of a GDAL message, without rasterio's error-class prefix and file name."""
-    lines = str(exc).strip().splitlines()
-    line = lines[0] if lines else type(exc).__name__
-    return re.sub(r"^[\w.-]+\.(?:tif|tmp): ", "", re.sub(r"^CPLE_\w+ in ", "", line))
+    return re.sub(r"^[\w.-]+\.(?:tif|tmp): ", "", re.sub(r"^CPLE_\w+ in ", "", first_line(exc)))
 
 
 def verify_output(path: Path, dst: Path, width: int, height: int, sparse: bool = False) -> None:
@@ -239,7 +240,7 @@ def verify_output(path: Path, dst: Path, width: int, height: int, sparse: bool =
             for factor in ds.overviews(1):
                 ds.read(1, out_shape=(max(1, height // factor), max(1, width // factor)))
         if messages:
-            raise ValueError(_first_line(messages[0]))
+            raise ValueError(_gdal_line(messages[0]))
     except (RasterioError, ValueError) as exc:
         raise OSError(f"could not write {dst} completely ({root_cause(exc)}); is the disk full?") from None
 

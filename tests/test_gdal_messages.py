@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 
-from sargeo.destination import gdal_messages
+from sargeo.destination import cog_options, gdal_messages, output_profile
 
 GDAL_LOG = logging.getLogger("rasterio._env")  # where rasterio logs GDAL's warnings
 
@@ -53,3 +54,12 @@ def test_nested_blocks_and_the_logger_left_as_found():
         GDAL_LOG.warning("outer")
     assert inner == ["inner"] and outer == ["outer"]
     assert GDAL_LOG.propagate and not GDAL_LOG.handlers
+
+
+def test_checking_creation_options_warns_about_nothing():
+    """The probe file is georeferenced: rasterio's NotGeoreferencedWarning would need a process-wide
+    filter, which is not thread-safe while another scene is being finished."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        output_profile(300, 200, {"COMPRESS": "LZW"}, {})
+        cog_options({})
