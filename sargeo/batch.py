@@ -51,10 +51,13 @@ class SceneOutcome:
 
     src: str
     dst: Path
-    ok: bool
     error: str | None = None
     seconds: float = 0.0
     tiles: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 def read_list(path: str | Path) -> list[str]:
@@ -185,7 +188,7 @@ def colorize_many(
             try:
                 job = begin_colorize(src, dst, checkpoint, options, progress_factory(src), log)
             except SCENE_ERRORS as exc:
-                failed = SceneOutcome(src, dst, False, first_line(exc), time.perf_counter() - t0)
+                failed = SceneOutcome(src, dst, first_line(exc), time.perf_counter() - t0)
             if finishing is not None:  # outcomes in list order
                 outcomes.append(finishing.outcome())
                 on_outcome(outcomes[-1])
@@ -229,10 +232,10 @@ class _Finishing:
             self.thread.join(0.1)
         job = self.job
         if isinstance(self.error, SCENE_ERRORS):
-            return SceneOutcome(job.src, job.dst, False, first_line(self.error), self.seconds)
+            return SceneOutcome(job.src, job.dst, first_line(self.error), self.seconds)
         if self.error is not None:
             raise self.error
-        return SceneOutcome(job.src, job.dst, True, seconds=self.seconds, tiles=self.result.tiles_run)
+        return SceneOutcome(job.src, job.dst, seconds=self.seconds, tiles=self.result.tiles_run)
 
     def cancel(self) -> None:
         """Stop it and remove its temporary files; the file is not published."""

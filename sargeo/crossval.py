@@ -37,6 +37,7 @@ from sargeo.evaluate import GREY_SAR, MEAN_COLOUR
 from sargeo.metrics import compute_all
 from sargeo.model import Generator
 from sargeo.postprocess import OutputAdjust, adjust_images
+from sargeo.report import SCORE_DIGITS, SCORE_HEADERS, mean_sd_cells, scene_table
 from sargeo.scaling import SarScaling, unit_to_image, unit_to_uint8_tensor
 from sargeo.train import (
     TrainConfig,
@@ -434,18 +435,10 @@ def _plain(obj: Any) -> Any:
     raise TypeError(type(obj).__name__)
 
 
-def _cell(stats: dict[str, float], digits: int) -> str:
-    return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
-
-
-DIGITS = {"psnr": 2, "ssim": 3, "ciede2000": 1, "sam": 1}
-HEADERS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ciede2000": "CIEDE2000", "sam": "SAM (deg)"}
-
-
 def _gain(summary: dict[str, dict], a: str, b: str) -> str:
     """Mean PSNR and SSIM of method a minus method b, e.g. '+0.52 PSNR (dB), +0.012 SSIM'."""
-    return ", ".join(f"{summary[a][m]['mean'] - summary[b][m]['mean']:+.{DIGITS[m]}f} {HEADERS[m]}"
-                     for m in ("psnr", "ssim"))
+    diff = {m: summary[a][m]["mean"] - summary[b][m]["mean"] for m in ("psnr", "ssim")}
+    return ", ".join(f"{d:+.{SCORE_DIGITS[m]}f} {SCORE_HEADERS[m]}" for m, d in diff.items())
 
 
 def summary_markdown(report: dict[str, Any]) -> str:
@@ -455,18 +448,14 @@ def summary_markdown(report: dict[str, Any]) -> str:
     lines = [f"{report['folds']}-fold scene-wise cross-validation, {n} scenes, "
              f"{sum(v['pairs'] for v in per_scene[MEAN_COLOUR].values())} pairs; mean ± standard deviation "
              "over scenes.", "",
-             "| method | " + " | ".join(HEADERS.values())
+             "| method | " + " | ".join(SCORE_HEADERS.values())
              + " | scenes beating the mean colour (PSNR / SSIM / both) |",
-             "| --- |" + " --- |" * (len(HEADERS) + 1)]
+             "| --- |" + " --- |" * (len(SCORE_HEADERS) + 1)]
     for method, s in summary.items():
         wins = s["wins_vs_mean_colour"]
         won = "" if method == MEAN_COLOUR else f"{wins['psnr']} / {wins['ssim']} / {wins['both']} of {n}"
-        lines.append(f"| {method} | " + " | ".join(_cell(s[m], DIGITS[m]) for m in HEADERS) + f" | {won} |")
-    lines += ["", "| scene | fold | pairs | " + " | ".join(f"{m} PSNR / SSIM" for m in per_scene) + " |",
-              "| --- | --- | --- |" + " --- |" * len(per_scene)]
-    for scene, row in per_scene[MEAN_COLOUR].items():
-        cells = [f"{per_scene[m][scene]['psnr']:.2f} / {per_scene[m][scene]['ssim']:.3f}" for m in per_scene]
-        lines.append(f"| {scene} | {row['fold'] + 1} | {row['pairs']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {method} | " + " | ".join(mean_sd_cells(s)) + f" | {won} |")
+    lines += ["", *scene_table(per_scene, MEAN_COLOUR)]
     if STARTING in summary:
         best = ADJUSTED if ADJUSTED in summary else MODEL
         lines += ["", f"Fine-tuning gain ({best} minus the starting model, mean over scenes): "

@@ -10,6 +10,7 @@ from typing import Any
 
 from sargeo.checkpoint import ARCHITECTURE, Checkpoint
 from sargeo.model import count_parameters, gflops_per_tile
+from sargeo.report import SCORE_HEADERS, mean_sd_cells, scene_table
 
 #: Config fields not turned into flags: handled separately, or runtime choices of one machine.
 _SKIP = {"data", "out", "extra", "device", "workers", "split_file", "terrains"}
@@ -94,19 +95,13 @@ def _crossval_section(cv: dict[str, Any]) -> list[str]:
     n = summary["mean colour"]["psnr"]["n"]
     lines = [f"## Cross-validation ({cv['folds']} folds by scene, {n} scenes)", "",
              "Each scene scored by a model trained without it; mean ± spread over scenes.", "",
-             "| method | PSNR (dB) | SSIM | CIEDE2000 | SAM (deg) | better than mean colour on both |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             "| method | " + " | ".join(SCORE_HEADERS.values()) + " | better than mean colour on both |",
+             "| --- |" + " --- |" * (len(SCORE_HEADERS) + 1)]
     for method, s in summary.items():
-        cells = [f"{s[k]['mean']:.{d}f} ± {s[k]['std']:.{d}f}"
-                 for k, d in (("psnr", 2), ("ssim", 3), ("ciede2000", 1), ("sam", 1))]
         won = "" if method == "mean colour" else f"{s['wins_vs_mean_colour']['both']} of {n}"
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {won} |")
-    lines += ["", crossval_verdict(summary)[1], "", "PSNR / SSIM per held-out scene:", "",
-              "| scene | " + " | ".join(per_scene) + " |",
-              "| --- |" + " --- |" * len(per_scene)]
-    for scene in per_scene["mean colour"]:
-        cells = [f"{per_scene[m][scene]['psnr']:.2f} / {per_scene[m][scene]['ssim']:.3f}" for m in per_scene]
-        lines.append(f"| {scene} | " + " | ".join(cells) + " |")
+        lines.append(f"| {method} | " + " | ".join(mean_sd_cells(s)) + f" | {won} |")
+    lines += ["", crossval_verdict(summary)[1], "", "Per held-out scene:", "",
+              *scene_table(per_scene, "mean colour")]
     for scene, w in (cv.get("water") or {}).items():
         shown = ", ".join(f"{k} {v:+.1f}" for k, v in w.items() if k != "water_fraction")
         lines.append(f"\nCalm water in {scene} ({w['water_fraction']:.0%} of pixels), "

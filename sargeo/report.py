@@ -26,6 +26,26 @@ if TYPE_CHECKING:
 FIGURES_MISSING = "matplotlib is not installed, so no figures are drawn (pip install 'sargeo[figures]')"
 
 
+#: Decimals and column titles of the scores in cross-validation tables (summaries, model cards).
+SCORE_DIGITS = {"psnr": 2, "ssim": 3, "ciede2000": 1, "sam": 1}
+SCORE_HEADERS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "ciede2000": "CIEDE2000", "sam": "SAM (deg)"}
+
+
+def mean_sd_cells(stats: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """'mean ± sd' of each score, in SCORE_HEADERS order."""
+    return [f"{stats[m]['mean']:.{d}f} ± {stats[m]['std']:.{d}f}" for m, d in SCORE_DIGITS.items()]
+
+
+def scene_table(per_scene: Mapping[str, Mapping[str, Mapping[str, Any]]], baseline: str) -> list[str]:
+    """Markdown table of the held-out scenes: fold, pairs and 'PSNR / SSIM' of every method."""
+    lines = ["| scene | fold | pairs | " + " | ".join(f"{m} PSNR / SSIM" for m in per_scene) + " |",
+             "| --- | --- | --- |" + " --- |" * len(per_scene)]
+    for scene, row in per_scene[baseline].items():
+        cells = [f"{per_scene[m][scene]['psnr']:.2f} / {per_scene[m][scene]['ssim']:.3f}" for m in per_scene]
+        lines.append(f"| {scene} | {row['fold'] + 1} | {row['pairs']} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def figures_available() -> bool:
     """Figures need matplotlib, an optional extra: without it every table, log and checkpoint is
     still written. (Installed, it also slows every `rio` command: rasterio's `rio insp` imports it.)"""

@@ -29,7 +29,7 @@ Each scene scored by a model trained without it.
 
 **On scenes it never saw, the model does not clearly beat the flat mean colour** (PSNR 14.47 vs 14.38 dB).
 
-PSNR / SSIM per held-out scene:
+Per held-out scene:
 
 | scene | model |
 | --- | --- |
