@@ -20,7 +20,12 @@ def gradient_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
     L* is divided by 100 so the term lives on the same scale as the L1 loss.
     """
-    lf, lr = lightness(fake) / 100.0, lightness(real) / 100.0
+    return _lightness_gradient_loss(lightness(fake), lightness(real))
+
+
+def _lightness_gradient_loss(lf: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+    """gradient_loss from the L* maps (N, 1, H, W) of fake and real."""
+    lf, lr = lf / 100.0, lr / 100.0
     dv = (lf[:, :, 1:, :] - lf[:, :, :-1, :]) - (lr[:, :, 1:, :] - lr[:, :, :-1, :])
     dh = (lf[:, :, :, 1:] - lf[:, :, :, :-1]) - (lr[:, :, :, 1:] - lr[:, :, :, :-1])
     return dv.abs().mean() + dh.abs().mean()
@@ -49,11 +54,14 @@ def generator_loss(
     if space not in ("rgb", "lab"):
         raise ValueError(f"unknown loss space {space!r} (rgb or lab)")
     if space == "lab":
-        l1 = ((rgb_to_lab(fake) - rgb_to_lab(real)) / 50.0).abs().mean()
+        lab_fake, lab_real = rgb_to_lab(fake), rgb_to_lab(real)
+        l1 = ((lab_fake - lab_real) / 50.0).abs().mean()
+        grad = _lightness_gradient_loss(lab_fake[:, :1], lab_real[:, :1]) if lambda_grad else None
     else:
         l1 = (fake.float() - real.float()).abs().mean()
+        grad = gradient_loss(fake, real) if lambda_grad else None
+    grad = grad if grad is not None else torch.zeros_like(l1)
     adv = adversarial_loss(fake_logits, REAL_LABEL) if lambda_adv else torch.zeros_like(l1)
-    grad = gradient_loss(fake, real) if lambda_grad else torch.zeros_like(l1)
     total = lambda_adv * adv + lambda_l1 * l1 + lambda_grad * grad
     return {"adv": adv, "l1": l1, "grad": grad, "total": total}
 

@@ -86,3 +86,13 @@ def test_gradient_loss_has_finite_gradients_at_black_white_and_mid_grey():
     losses.gradient_loss(fake, real).backward()
     assert torch.isfinite(fake.grad).all()
     assert fake.grad.abs().sum() > 0
+
+
+def test_lab_loss_space_takes_the_same_gradient_term_from_its_own_lab():
+    torch.manual_seed(1)
+    fake, real = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    lab = losses.generator_loss(None, fake, real, lambda_adv=0.0, space="lab")
+    rgb = losses.generator_loss(None, fake, real, lambda_adv=0.0, space="rgb")
+    assert lab["grad"].item() == pytest.approx(losses.gradient_loss(fake, real).item(), rel=1e-5)
+    assert lab["grad"].item() == pytest.approx(rgb["grad"].item(), rel=1e-5) and lab["grad"] > 0.01
+    assert losses.generator_loss(None, fake, real, lambda_adv=0.0, lambda_grad=0.0, space="lab")["grad"] == 0
