@@ -1,13 +1,13 @@
 """Scene engine: stream a SAR raster of any size through the generator into an RGB GeoTIFF.
 
-The scene is processed one row of tiles at a time. A reader thread reads and
-scales the next strip, the main thread runs tiles through the model and blends
-them into a rolling accumulator one tile high, and a writer thread writes the
-rows that no later tile can touch. Memory is bounded by the scene width, not its
-size. Output goes to a hidden temporary file beside the destination and is
-renamed only when complete, so a failure or Ctrl-C never leaves a partial file.
-A Cloud-Optimized GeoTIFF, which GDAL can only copy from a finished raster, is
-copied from that file into a second hidden one, which is the one renamed.
+The scene is processed one row of tiles at a time, in stages: read (sargeo.source, a reader
+thread) -> scale, tile, model, blend (sargeo.merge and sargeo.infer, this thread, on the
+model's device) -> write (sargeo.sink, a writer thread, the rows no later tile can touch).
+This module owns the threads and queues (sargeo.pipeline makes them fail together) and the
+API. Memory is bounded by the scene width, not its size. Output goes to a hidden temporary
+file beside the destination and is renamed only when complete, so a failure or Ctrl-C never
+leaves a partial file. A Cloud-Optimized GeoTIFF, which GDAL can only copy from a finished
+raster, is copied from that file into a second hidden one, which is the one renamed.
 """
 
 from __future__ import annotations
@@ -15,25 +15,21 @@ from __future__ import annotations
 import math
 import os
 import queue
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rasterio
 import torch
 from rasterio.control import GroundControlPoint
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioError, RasterioIOError
-from rasterio.vrt import WarpedVRT
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 from shapely.geometry import box
 
-from sargeo.aoi import pixel_window, read_vector, strip_mask, to_pixels
+from sargeo.aoi import pixel_window, read_vector, to_pixels
 from sargeo.checkpoint import Checkpoint, load_checkpoint
 from sargeo.destination import (
-    BLOCK,
     check_destination,
     cog_options,
     gdal_messages,
@@ -53,49 +49,15 @@ from sargeo.models import default_checkpoint_path
 from sargeo.options import TILE, ColorizeOptions, ColorizeResult
 from sargeo.pipeline import Pipeline, Stopped
 from sargeo.progress import Progress
-from sargeo.sar_input import InputSpec, read_strip, resolve_input, shift_gcps
+from sargeo.sar_input import InputSpec, resolve_input, shift_gcps
 from sargeo.scaling import SarScaling
+from sargeo.sink import write_rows
+from sargeo.source import open_source, read_strips
 from sargeo.tiling import tile_starts
 
 # Each strip is read and written once, so a big GDAL block cache only grows memory with the
 # scene (GDAL's default is 5% of RAM); users can still set their own GDAL_CACHEMAX.
 os.environ.setdefault("GDAL_CACHEMAX", "256")
-
-MODEL_PIXEL_M = 10.0
-
-
-@contextmanager
-def open_source(src: str, resample: bool) -> Iterator[rasterio.io.DatasetReaderBase]:
-    """Open the input read-only, optionally warped on the fly to 10 m pixels in its own CRS.
-
-    Read errors inside the block name the file and GDAL's cause (rasterio's own message
-    says only 'Read failed').
-    """
-    try:
-        ds = rasterio.open(src)
-    except RasterioIOError as exc:
-        raise ValueError(f"cannot open {src} as a raster: {str(exc).splitlines()[0]}") from None
-    try:
-        with ds:
-            if not resample:
-                yield ds
-                return
-            if ds.crs is None or ds.transform.is_identity or ds.crs.is_geographic:
-                raise ValueError("--resample needs an input in a projected CRS with an affine transform")
-            factor = abs(ds.transform.a) / MODEL_PIXEL_M, abs(ds.transform.e) / MODEL_PIXEL_M
-            transform = ds.transform @ ds.transform.scale(1 / factor[0], 1 / factor[1])
-            with WarpedVRT(ds, crs=ds.crs, transform=transform, width=round(ds.width * factor[0]),
-                           height=round(ds.height * factor[1]), resampling=Resampling.bilinear) as vrt:
-                yield vrt
-    except RasterioError as exc:
-        raise OSError(f"cannot read {src}: {root_cause(exc)}") from None
-
-
-def _pad_to(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Reflect-pad (symmetric) the bottom and right of a 2-D array up to rows x cols."""
-    pad = ((0, max(0, rows - a.shape[0])), (0, max(0, cols - a.shape[1])))
-    return np.pad(a, pad, mode="symmetric") if any(p[1] for p in pad) else a
-
 
 def _georeferencing(ds: rasterio.io.DatasetReaderBase, window: Window) -> dict[str, Any]:
     """CRS and transform of the output, which covers `window` of the input."""
@@ -311,7 +273,6 @@ class _SceneRunner:
         self.x0, self.x1 = cols[0], min(scene_width, cols[-1] + TILE)
         self.cols = [c - self.x0 for c in cols]
         self.total = len(self.rows) * len(self.cols)
-        self.padded_width = max(self.x1 - self.x0, TILE)
         self.pipe = Pipeline()
         self.strips: queue.Queue = queue.Queue(maxsize=3)
         self.finished: queue.Queue = queue.Queue(maxsize=4)
@@ -320,62 +281,14 @@ class _SceneRunner:
         # GDAL's warnings about the input (odd TIFF tags and the like) are not the output's
         # failures: collected here, they cannot reach the writer's check
         with gdal_messages(), open_source(self.src, self.options.resample) as ds:
-            for row in self.rows:
+            for strip in read_strips(ds, self.src, self.spec, self.rows, TILE, (self.x0, self.x1), self.cols,
+                                     self.aoi, pin=self.device.type == "cuda"):
                 if self.pipe.stop.is_set():
                     return
-                height = min(TILE, self.scene_height - row)
-                try:
-                    values, valid = read_strip(ds, self.spec, row, height)
-                except RasterioError as exc:
-                    raise OSError(f"cannot read rows {row}-{row + height} of {self.src}: "
-                                  f"{root_cause(exc)}") from None
-                values = np.ascontiguousarray(values[:, self.x0:self.x1], dtype=np.float32)
-                valid = np.ascontiguousarray(valid[:, self.x0:self.x1])
-                # with an AOI the output's mask is its own: the input's validity alone decides the
-                # nodata fill of the tiles, as in a whole-scene run
-                masks = [valid] if self.aoi is None else \
-                    [valid, valid & strip_mask(self.aoi, row, height, self.x1 - self.x0, self.x0)]
-                padded = [_pad_to(a, TILE, self.padded_width) for a in (values, *masks)]
-                # per tile column, from the host arrays here rather than from the model's device:
-                # does it reach an output pixel, and does it need its nodata filled
-                flags = [(padded[-1][:, c:c + TILE].any(), not padded[1][:, c:c + TILE].all())
-                         for c in self.cols]
-                strip = [torch.from_numpy(a) for a in padded]
-                if self.device.type == "cuda":  # page-locked, so the copy to the GPU can overlap
-                    strip = [a.pin_memory() for a in strip]
-                self.pipe.put(self.strips, (row, strip, flags))
+                self.pipe.put(self.strips, strip)
 
     def _write(self) -> None:
-        try:
-            with gdal_messages() as messages, rasterio.open(self.tmp, "w", **self.profile) as out:
-                if self.gcps[0] and "crs" not in self.profile:
-                    out.gcps = self.gcps
-                self._write_rows(out, messages)
-        except RasterioError as exc:
-            raise OSError(f"cannot write {self.dst}: {root_cause(exc)}") from None
-        if messages:
-            raise OSError(f"cannot write {self.dst}: {messages[0]}")
-
-    def _write_rows(self, out: rasterio.io.DatasetWriter, messages: list[str]) -> None:
-        """Write finished rows in whole output blocks (the last block may be short), so GDAL
-        compresses each block once; stop at the first GDAL complaint."""
-        block = int(self.profile.get("BLOCKYSIZE", BLOCK))
-        pending, start = [], 0
-        while True:
-            item = self.pipe.get(self.finished)
-            if item is not None:
-                pending.append(item)
-            rows = sum(p.shape[1] for p in pending)
-            n = rows - rows % block if item is not None else rows
-            if n:
-                data = np.concatenate(pending, axis=1)
-                out.write(data[:, :n], window=Window(0, start, self.width, n))
-                start += n
-                pending = [data[:, n:]] if n < rows else []
-                if messages:
-                    raise OSError(f"cannot write {self.dst}: {messages[0]}")
-            if item is None:
-                return
+        write_rows(self.tmp, self.dst, self.profile, self.gcps, lambda: self.pipe.get(self.finished))
 
     def run_tiles(self) -> None:
         """Start the reader and writer and run every strip through the model; the writer may
@@ -416,13 +329,14 @@ class _SceneRunner:
         self.pipe.join()
 
     def _loop(self) -> int:
-        merger = StripMerger(self.padded_width, TILE, self.options.overlap, self.device)
+        merger = StripMerger(max(self.x1 - self.x0, TILE), TILE, self.options.overlap, self.device)
         tiles_run = 0
         left, bottom = self.left - self.x0, self.top + self.height
         for i, row in enumerate(self.rows):
-            start, strip, flags = self.pipe.get(self.strips)
-            assert start == row
-            values, valid, *inside = [a.to(self.device, non_blocking=True) for a in strip]
+            strip = self.pipe.get(self.strips)
+            assert strip.row == row
+            flags = strip.flags
+            values, valid, *inside = [a.to(self.device, non_blocking=True) for a in strip.arrays]
             keep = inside[0] if inside else valid  # the output's mask
             unit = torch.where(valid, self.spec.to_unit(values), 0.0)
             todo = [(c, partial) for c, (has_data, partial) in zip(self.cols, flags, strict=True) if has_data]

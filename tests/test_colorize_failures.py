@@ -18,6 +18,8 @@ import torch
 from synthetic import write_scene
 
 import sargeo.scene as scene
+import sargeo.sink as sink
+import sargeo.source as source
 from sargeo.checkpoint import Checkpoint, load_checkpoint
 from sargeo.progress import Progress
 
@@ -66,7 +68,7 @@ def test_reader_failure_stops_the_run(tmp_path, tiny_checkpoint, monkeypatch):
     src = _tall_scene(tmp_path)
     dst, before = _existing_output(tmp_path)
     calls = []
-    real = scene.read_strip
+    real = source.read_strip
 
     def failing(*args, **kwargs):
         calls.append(1)
@@ -74,7 +76,7 @@ def test_reader_failure_stops_the_run(tmp_path, tiny_checkpoint, monkeypatch):
             raise OSError("injected read failure")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(scene, "read_strip", failing)
+    monkeypatch.setattr(source, "read_strip", failing)
     err = _run_with_deadline(lambda: scene.colorize(src, dst, tiny_checkpoint, device="cpu", overwrite=True))
     assert isinstance(err, OSError) and "injected read failure" in str(err)
     assert _digest(dst) == before and _left_over(tmp_path) == []
@@ -85,12 +87,12 @@ def test_writer_failure_stops_the_run_instead_of_hanging(tmp_path, tiny_checkpoi
                                                          after_blocks):
     src = _tall_scene(tmp_path)
     dst, before = _existing_output(tmp_path)
-    def failing(self, out, messages):
+    def failing(out, block, next_rows, messages):
         if after_blocks:
-            self.pipe.get(self.finished)
+            next_rows()
         raise OSError("injected write failure")
 
-    monkeypatch.setattr(scene._SceneRunner, "_write_rows", failing)
+    monkeypatch.setattr(sink, "write_blocks", failing)
     err = _run_with_deadline(lambda: scene.colorize(src, dst, tiny_checkpoint, device="cpu", overwrite=True,
                                                     batch_size=1))
     assert isinstance(err, OSError) and "injected write failure" in str(err)

@@ -1,0 +1,94 @@
+"""The read and write stages of the scene engine on their own, with plain arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from sargeo.sar_input import InputSpec
+from sargeo.scaling import SarScaling
+from sargeo.sink import write_blocks
+from sargeo.source import read_strips
+
+TILE = 8
+
+
+def test_strips_are_cut_padded_and_flag_each_tile_column(tmp_path):
+    """A 12 x 20 scene, nodata in columns 0-5 and one hole; tiles of 8 at columns 0, 6, 12 of
+    the span [2, 20)."""
+    values = np.arange(12 * 20, dtype=np.float32).reshape(12, 20) / 240 * -20
+    values[:, :6] = -9999
+    values[9, 15] = -9999
+    path = tmp_path / "s.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=20, height=12, count=1, dtype="float32", nodata=-9999,
+                       crs="EPSG:32631", transform=from_origin(0, 120, 10, 10)) as dst:
+        dst.write(values[None])
+    spec = InputSpec(1, "db", SarScaling(), -9999.0)
+    with rasterio.open(path) as ds:
+        strips = list(read_strips(ds, str(path), spec, [0, 6], TILE, (2, 20), [0, 6, 10]))
+    assert [s.row for s in strips] == [0, 6]
+    top, bottom = strips
+    v, valid = (a.numpy() for a in top.arrays)
+    assert v.shape == valid.shape == (TILE, 18)
+    np.testing.assert_array_equal(v, values[:8, 2:])
+    # column 0 spans scene columns 2-9: partly valid; 6 (8-15) and 10 (12-19) fully valid above row 8
+    assert top.flags == [(True, True), (True, False), (True, False)]
+    v, valid = (a.numpy() for a in bottom.arrays)
+    np.testing.assert_array_equal(v[:6], values[6:, 2:])  # 6 scene rows, then reflected up to the tile
+    np.testing.assert_array_equal(v[6:], values[11:9:-1, 2:])
+    assert bottom.flags == [(True, True), (True, True), (True, True)]  # the hole at (9, 15) is in both
+    assert not valid[3, 13] and valid[3, 12]
+
+
+def test_nodata_only_tile_columns_are_flagged_to_skip(tmp_path):
+    values = np.full((8, 16), -9999, np.float32)
+    values[:, 12:] = -10
+    path = tmp_path / "s.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=16, height=8, count=1, dtype="float32",
+                       nodata=-9999) as dst:
+        dst.write(values[None])
+    with rasterio.open(path) as ds:
+        (strip,) = read_strips(ds, str(path), InputSpec(1, "db", SarScaling(), -9999.0), [0], TILE, (0, 16),
+                               [0, 8])
+    assert strip.flags == [(False, True), (True, True)]
+
+
+class _Recorder:
+    width = 5
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[int, int]] = []
+        self.rows: list[np.ndarray] = []
+
+    def write(self, data: np.ndarray, window) -> None:
+        self.windows.append((window.row_off, window.height))
+        self.rows.append(data)
+
+
+@pytest.mark.parametrize("strip_rows", [[6, 6, 6, 6, 3], [16, 1], [4, 4, 4, 4], [1] * 9])
+def test_rows_are_written_in_whole_blocks_in_order(strip_rows):
+    rng = np.random.default_rng(0)
+    strips = [rng.integers(0, 255, (4, n, 5), dtype=np.uint8) for n in strip_rows]
+    queue = [*strips, None]
+    out = _Recorder()
+    write_blocks(out, 4, lambda: queue.pop(0), [])
+    total = sum(strip_rows)
+    starts = [s for s, _ in out.windows]
+    assert starts == sorted(starts) and all(h % 4 == 0 for _, h in out.windows[:-1])
+    assert sum(h for _, h in out.windows) == total
+    np.testing.assert_array_equal(np.concatenate(out.rows, axis=1), np.concatenate(strips, axis=1))
+
+
+def test_writing_stops_at_the_first_gdal_message():
+    queue = [np.zeros((4, 8, 5), np.uint8), np.zeros((4, 8, 5), np.uint8), None]
+    messages: list[str] = []
+    out = _Recorder()
+
+    def next_rows():
+        messages.append("TIFFWriteEncodedTile: disk full")  # GDAL complains during the first write
+        return queue.pop(0)
+
+    write_blocks(out, 4, next_rows, messages)
+    assert len(out.windows) == 1 and len(queue) == 2
