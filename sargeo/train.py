@@ -170,7 +170,8 @@ def _resume_split(cfg: TrainConfig, path: Path, payload: dict[str, Any]) -> Spli
         changed.append("--data")
     changed += [flag for name, flag in SPLIT_OPTIONS.items()
                 if _as_list(getattr(cfg, name)) != _as_list(stored.get(name))]
-    if cfg.split_file and cfg.split_file != stored.get("split_file") and Split.load(cfg.split_file) != split:
+    if (cfg.split_file and cfg.split_file != stored.get("split_file")
+            and Split.load(cfg.split_file).with_seen(split.seen) != split):
         changed.append("--split")
     if cfg.width != payload["width"]:
         changed.append("--width")
