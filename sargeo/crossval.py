@@ -300,7 +300,7 @@ def cross_validate(
     output adjustment) is scored too, as "starting model": the gain fine-tuning brings.
     """
     device = torch.device(device)
-    learnt = sorted(set(learnt_by(init, log)) & {s.scene for s in samples}) if init is not None else []
+    learnt = sorted(set(learnt_by(init, log)) & {s.scene for s in samples})
     if learnt:
         log(f"Warning: the --init checkpoint learnt from {len(learnt)} of these scenes ({listed(learnt)}): "
             "their scores, and the starting model's, are not held-out scores")

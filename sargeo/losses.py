@@ -56,11 +56,14 @@ def generator_loss(
     if space == "lab":
         lab_fake, lab_real = rgb_to_lab(fake), rgb_to_lab(real)
         l1 = ((lab_fake - lab_real) / 50.0).abs().mean()
-        grad = _lightness_gradient_loss(lab_fake[:, :1], lab_real[:, :1]) if lambda_grad else None
     else:
         l1 = (fake.float() - real.float()).abs().mean()
-        grad = gradient_loss(fake, real) if lambda_grad else None
-    grad = grad if grad is not None else torch.zeros_like(l1)
+    if not lambda_grad:
+        grad = torch.zeros_like(l1)
+    elif space == "lab":  # L* is LAB's first channel, already converted
+        grad = _lightness_gradient_loss(lab_fake[:, :1], lab_real[:, :1])
+    else:
+        grad = gradient_loss(fake, real)
     adv = adversarial_loss(fake_logits, REAL_LABEL) if lambda_adv else torch.zeros_like(l1)
     total = lambda_adv * adv + lambda_l1 * l1 + lambda_grad * grad
     return {"adv": adv, "l1": l1, "grad": grad, "total": total}

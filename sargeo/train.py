@@ -246,9 +246,11 @@ def load_init(init: str | Path) -> Checkpoint:
     return ckpt
 
 
-def learnt_by(init: Checkpoint, log: Callable[[str], None]) -> tuple[str, ...]:
+def learnt_by(init: Checkpoint | None, log: Callable[[str], None]) -> tuple[str, ...]:
     """The scenes `init` learnt from, which a model fine-tuned from it must not be validated or
-    tested on; a warning when it records no split."""
+    tested on (none without a start); a warning when it records no split."""
+    if init is None:
+        return ()
     if init.learnt is None:
         log("Warning: the --init checkpoint records no scene split, so whether it learnt from the "
             "validation or test scenes cannot be checked")
@@ -341,7 +343,7 @@ class _Run:
         self.init = None
         if split is None:
             self.init = init or (load_init(cfg.init) if cfg.init else None)
-            seen = learnt_by(self.init, log) if self.init is not None else ()
+            seen = learnt_by(self.init, log)
             split = (Split.load(cfg.split_file).with_seen(seen) if cfg.split_file
                      else split_by_scene(found.pairs, cfg.val_fraction, cfg.test_fraction, cfg.seed, seen))
         self.split = split
