@@ -49,6 +49,8 @@ class DoNothing(torch.nn.Module):  # the engine's ceiling: every stage but the m
 
 batch = None if sys.argv[5] == "auto" else int(sys.argv[5])
 model = Checkpoint(generator=DoNothing()) if sys.argv[3] == "none" else sys.argv[3]
+if sys.argv[4].startswith("cuda"):  # the CUDA context: once per process, however many scenes
+    torch.zeros(1, device=sys.argv[4])
 t0 = time.perf_counter()
 r = colorize(sys.argv[1], sys.argv[2], model, device=sys.argv[4], batch_size=batch)
 print(time.perf_counter() - t0, r.tiles_run, r.device, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -140,7 +142,8 @@ def main() -> None:
     precision = "bf16" if autocast_dtype(device) else "fp32"
     threads = f"CPU, {torch.get_num_threads()} threads"
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else threads
-    print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}")
+    print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}"
+          + ("; engine times exclude creating the CUDA context" if device.type == "cuda" else ""))
     on_cpu = device.type == "cpu"
     print("| width | precision | scene (px) | tiles | generator alone (tiles/s) | engine (tiles/s) "
           "| ratio (median of rounds) | MP/s | peak RSS (MB) | engine ceiling, do-nothing model (tiles/s) |"

@@ -4,14 +4,14 @@ A strip (one tile row of the scene) arrives once as a tensor; tiles are cut from
 their invalid pixels filled, and the model's outputs are weighted into a rolling
 accumulator one tile high. Only the finished rows leave the device, already as
 uint8 RGB + alpha: on a GPU that is a quarter of the bytes of float RGB, and the
-per-pixel arithmetic never touches the CPU. The same code runs on the CPU.
+per-pixel arithmetic never touches the CPU. They leave in the write stage, so the
+model stage never waits for the GPU to finish. The same code runs on the CPU.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 
 from sargeo.tiling import weight_window
@@ -54,8 +54,9 @@ class StripMerger:
             self.acc[:, :, c:c + self.tile].addcmul_(out, self.window)
             self.wsum[:, c:c + self.tile] += self.window
 
-    def finish(self, rows: int, valid: torch.Tensor, width: int) -> np.ndarray:
-        """The first `rows` rows as uint8 RGB + alpha (4, rows, width) on the host, then drop them.
+    def finish(self, rows: int, valid: torch.Tensor, width: int) -> torch.Tensor:
+        """The first `rows` rows as uint8 RGB + alpha (4, rows, width), still on the device, then
+        drop them (the result is a new tensor: later strips do not change it).
 
         (acc / w + 1) * 127.5 is computed as acc * s + o with per-pixel s = 127.5 / w and o = 127.5
         (both 0 outside `valid`, so those pixels come out 0): two passes over the three colour
@@ -69,7 +70,7 @@ class StripMerger:
         out[:3] = rgb
         out[3] = ok * 255
         self._shift(rows)
-        return out.cpu().numpy()
+        return out
 
     def _shift(self, rows: int) -> None:
         keep = self.tile - rows

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import rasterio
 import torch
 from rasterio.control import GroundControlPoint
@@ -288,7 +289,12 @@ class _SceneRunner:
                 self.pipe.put(self.strips, strip)
 
     def _write(self) -> None:
-        write_rows(self.tmp, self.dst, self.profile, self.gcps, lambda: self.pipe.get(self.finished))
+        write_rows(self.tmp, self.dst, self.profile, self.gcps, self._next_rows)
+
+    def _next_rows(self) -> np.ndarray | None:
+        # on a GPU the copy waits for the model here, in the writer, while the model stage runs on
+        rows = self.pipe.get(self.finished)
+        return None if rows is None else rows.cpu().numpy()
 
     def run_tiles(self) -> None:
         """Start the reader and writer and run every strip through the model; the writer may
@@ -335,11 +341,11 @@ class _SceneRunner:
         for i, row in enumerate(self.rows):
             strip = self.pipe.get(self.strips)
             assert strip.row == row
-            flags = strip.flags
             values, valid, *inside = [a.to(self.device, non_blocking=True) for a in strip.arrays]
             keep = inside[0] if inside else valid  # the output's mask
             unit = torch.where(valid, self.spec.to_unit(values), 0.0)
-            todo = [(c, partial) for c, (has_data, partial) in zip(self.cols, flags, strict=True) if has_data]
+            todo = [(c, partial) for c, (has_data, partial) in zip(self.cols, strip.flags, strict=True)
+                    if has_data]
             self.progress.advance(len(self.cols) - len(todo))
             for b in range(0, len(todo), self.batch):
                 cols, partial = zip(*todo[b:b + self.batch], strict=True)

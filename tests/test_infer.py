@@ -79,7 +79,7 @@ def test_merger_reproduces_the_input_under_an_identity_model():
         tiles = torch.stack([strip[:, c:c + TILE] for c in cols])[:, None].repeat(1, 3, 1, 1)
         merger.add(tiles, cols)
         done = (rows[i + 1] if i + 1 < len(rows) else height) - row
-        got.append(merger.finish(done, torch.ones(TILE, width, dtype=torch.bool), width))
+        got.append(merger.finish(done, torch.ones(TILE, width, dtype=torch.bool), width).numpy())
     out = np.concatenate(got, axis=1)
     expected = np.clip(np.rint((image.numpy() + 1) * 127.5), 0, 255)
     assert out.shape == (4, height, width)

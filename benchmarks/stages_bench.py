@@ -1,0 +1,111 @@
+"""Each stage of the scene engine alone, in tiles/s, to tell which one sets the engine's pace.
+
+read: every strip of a generated scene through sargeo.source (pinned for a GPU), nothing else;
+write: as many finished uint8 RGBA rows through sargeo.sink into a GeoTIFF with the default
+creation options (the rows are generated once, before the clock starts); model loop: the
+engine's main thread with the strips already in memory and nothing written (upload, scale,
+tile, model, blend, rows back to the host). The engine runs all three at once, so it can go
+no faster than the slowest; colorize_bench.py prints the engine itself.
+
+    python benchmarks/stages_bench.py [--size 12288] [--widths 16 64] [--device cuda] [--batch-size 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rasterio.transform import from_origin
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from colorize_bench import checkpoint_for, make_scene  # noqa: E402
+
+from sargeo.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
+from sargeo.destination import output_profile  # noqa: E402
+from sargeo.device import autocast_dtype, resolve_device  # noqa: E402
+from sargeo.infer import TileRunner  # noqa: E402
+from sargeo.merge import StripMerger, cut_tiles  # noqa: E402
+from sargeo.options import DEFAULT_OVERLAP, TILE  # noqa: E402
+from sargeo.sar_input import InputSpec, resolve_input  # noqa: E402
+from sargeo.scaling import SarScaling  # noqa: E402
+from sargeo.sink import write_rows  # noqa: E402
+from sargeo.source import Strip, open_source, read_strips  # noqa: E402
+from sargeo.tiling import tile_starts  # noqa: E402
+
+
+def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: list[int], size: int,
+               device: torch.device, batch: int | None) -> tuple[float, int, list[np.ndarray]]:
+    """(tiles/s, batch, finished rows) of the engine's main thread over strips already read."""
+    runner = TileRunner(ckpt.generator, device, autocast_dtype(device), TILE)
+    batch = batch or runner.auto_batch()
+    runner(torch.zeros(batch, 1, TILE, TILE, device=device))  # warm-up, as a run's first batch
+    merger = StripMerger(size, TILE, DEFAULT_OVERLAP, device)
+    rows_out = []
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    for i, strip in enumerate(strips):
+        values, valid = [a.to(device, non_blocking=True) for a in strip.arrays]
+        unit = torch.where(valid, spec.to_unit(values), 0.0)
+        cols = [c for c, (has_data, _) in zip(starts, strip.flags, strict=True) if has_data]
+        partial = [p for has_data, p in strip.flags if has_data]
+        for b in range(0, len(cols), batch):
+            merger.add(runner(cut_tiles(unit, valid, cols[b:b + batch], TILE, partial[b:b + batch])),
+                       cols[b:b + batch])
+        done = (starts[i + 1] if i + 1 < len(starts) else size) - strip.row
+        rows_out.append(merger.finish(done, valid, size).cpu().numpy())
+    return len(starts) ** 2 / (time.perf_counter() - t0), batch, rows_out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--widths", type=int, nargs="+", default=[16])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, help="tiles per batch (default: the engine's)")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        scene = work / "scene.tif"
+        make_scene(scene, args.size)
+        starts = tile_starts(args.size, TILE, DEFAULT_OVERLAP)
+        tiles = len(starts) ** 2
+        rates: dict[str, float] = {}
+
+        t0 = time.perf_counter()
+        with open_source(str(scene), False) as ds:
+            spec, _ = resolve_input(ds, None, "auto", SarScaling(), None)
+            strips = list(read_strips(ds, str(scene), spec, starts, TILE, (0, args.size), starts,
+                                      pin=device.type == "cuda"))
+        rates["read"] = tiles / (time.perf_counter() - t0)
+
+        for width in args.widths:
+            ckpt = load_checkpoint(checkpoint_for(width, work))
+            rate, batch, rows_out = model_loop(ckpt, strips, spec, starts, args.size, device, args.batch_size)
+            rates[f"model loop, width {width}, batch {batch}"] = rate
+
+        georef = {"crs": "EPSG:32631", "transform": from_origin(500000, 5000000, 10, 10)}
+        profile = output_profile(args.size, args.size, {}, georef)
+        pending = iter([*rows_out, None])
+        t0 = time.perf_counter()
+        write_rows(work / "out.tif", work / "out.tif", profile, ([], None), lambda: next(pending))
+        rates["write"] = tiles / (time.perf_counter() - t0)
+
+    on_gpu = device.type == "cuda"
+    name = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
+    precision = "bf16" if autocast_dtype(device) else "fp32"
+    print(f"device {name}; {precision}; {args.size} x {args.size} px, {tiles} tiles")
+    print("| stage | tiles/s |")
+    print("| --- | --- |")
+    for stage, rate in rates.items():
+        print(f"| {stage} | {rate:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
