@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rasterio
 import torch
 from rasterio.control import GroundControlPoint
@@ -289,12 +288,10 @@ class _SceneRunner:
                 self.pipe.put(self.strips, strip)
 
     def _write(self) -> None:
-        write_rows(self.tmp, self.dst, self.profile, self.gcps, self._next_rows)
-
-    def _next_rows(self) -> np.ndarray | None:
-        # on a GPU the copy waits for the model here, in the writer, while the model stage runs on
-        rows = self.pipe.get(self.finished)
-        return None if rows is None else rows.cpu().numpy()
+        # rows leave a GPU in this thread (sargeo.sink), which waits for the model while the
+        # model stage runs on
+        write_rows(self.tmp, self.dst, self.profile, self.gcps, lambda: self.pipe.get(self.finished),
+                   pin=self.device.type == "cuda")
 
     def run_tiles(self) -> None:
         """Start the reader and writer and run every strip through the model; the writer may

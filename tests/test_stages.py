@@ -56,7 +56,7 @@ def test_nodata_only_tile_columns_are_flagged_to_skip(tmp_path):
 
 
 class _Recorder:
-    width = 5
+    width, count = 5, 4
 
     def __init__(self) -> None:
         self.windows: list[tuple[int, int]] = []
@@ -64,7 +64,7 @@ class _Recorder:
 
     def write(self, data: np.ndarray, window) -> None:
         self.windows.append((window.row_off, window.height))
-        self.rows.append(data)
+        self.rows.append(data.copy())  # as GDAL does: the caller reuses its buffer
 
 
 @pytest.mark.parametrize("strip_rows", [[6, 6, 6, 6, 3], [16, 1], [4, 4, 4, 4], [1] * 9])
