@@ -10,6 +10,7 @@ import pytest
 import rasterio
 from synthetic import write_scene
 
+import sargeo.scene as scene_module
 from sargeo.infer import TileRunner
 from sargeo.progress import JsonProgress
 from sargeo.scene import TILE, colorize
@@ -87,6 +88,17 @@ def test_colour_does_not_depend_on_batch_size(tmp_path, tiny_checkpoint):
     a, _ = _read(tmp_path / "b1.tif")
     b, _ = _read(tmp_path / "b16.tif")
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_several_readers_give_the_pixels_of_one(tmp_path, tiny_checkpoint, monkeypatch):
+    """On a GPU each of several readers reads every n-th strip; the rows must still meet in order."""
+    src = write_scene(tmp_path / "in.tif", width=500, height=1400, border=40)
+    colorize(src, tmp_path / "one.tif", tiny_checkpoint, device="cpu", batch_size=3)
+    monkeypatch.setattr(scene_module, "reader_count", lambda _device: 3)
+    colorize(src, tmp_path / "three.tif", tiny_checkpoint, device="cpu", batch_size=3)
+    one, _ = _read(tmp_path / "one.tif")
+    three, _ = _read(tmp_path / "three.tif")
+    np.testing.assert_array_equal(one, three)
 
 
 def _boundary_vs_inside(img: np.ndarray, starts: list[int]) -> tuple[float, float]:

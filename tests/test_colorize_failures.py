@@ -64,7 +64,9 @@ def _left_over(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in tmp_path.iterdir() if p.name not in ("in.tif", "out.tif"))
 
 
-def test_reader_failure_stops_the_run(tmp_path, tiny_checkpoint, monkeypatch):
+@pytest.mark.parametrize("readers", [1, 3])
+def test_reader_failure_stops_the_run(tmp_path, tiny_checkpoint, monkeypatch, readers):
+    monkeypatch.setattr(scene, "reader_count", lambda _device: readers)
     src = _tall_scene(tmp_path)
     dst, before = _existing_output(tmp_path)
     calls = []
