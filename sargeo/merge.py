@@ -49,10 +49,19 @@ class StripMerger:
         self.wsum = torch.zeros(tile, width, device=device)
 
     def add(self, outputs: torch.Tensor, cols: Sequence[int]) -> None:
-        """Weight (N, 3, tile, tile) model outputs in at their columns, in column order."""
-        for out, c in zip(outputs.float(), cols, strict=True):
-            self.acc[:, :, c:c + self.tile].addcmul_(out, self.window)
-            self.wsum[:, c:c + self.tile] += self.window
+        """Weight (N, 3, tile, tile) model outputs in at their columns (ascending).
+
+        Tiles that do not overlap and are equally spaced go in as one strided view of the
+        accumulator: a few operations per batch instead of two per tile, which is what a GPU's
+        launch overhead asks for (a regular lattice with overlap <= tile / 2 is two runs).
+        """
+        outputs, t = outputs.float(), self.tile
+        window = self.window[:, None, :]  # (row, tile, col), broadcast over the run's tiles
+        for run, step in _runs(cols, t):
+            n, c0 = len(run), cols[run[0]]
+            acc = self.acc.as_strided((3, t, n, t), (*self.acc.stride()[:2], step, 1), c0)
+            acc.addcmul_(outputs[run].permute(1, 2, 0, 3), window)
+            self.wsum.as_strided((t, n, t), (self.wsum.stride(0), step, 1), c0).add_(window)
 
     def finish(self, rows: int, valid: torch.Tensor, width: int) -> torch.Tensor:
         """The first `rows` rows as uint8 RGB + alpha (4, rows, width), still on the device, then
@@ -77,3 +86,29 @@ class StripMerger:
         for a in (self.acc, self.wsum):
             a[..., :keep, :] = a[..., rows:, :].clone()
             a[..., keep:, :] = 0.0
+
+
+def _runs(cols: Sequence[int], tile: int) -> list[tuple[list[int], int]]:
+    """Indices of the ascending `cols` as runs of tiles that do not overlap and are equally spaced,
+    each with its spacing: tiles go to the first layer whose last tile they clear, and each
+    layer is cut where its spacing changes."""
+    layers: list[list[int]] = []
+    for i, c in enumerate(cols):
+        layer = next((lay for lay in layers if cols[lay[-1]] + tile <= c), None)
+        if layer is None:
+            layers.append([i])
+        else:
+            layer.append(i)
+    runs: list[tuple[list[int], int]] = []
+    for layer in layers:
+        run, step = [layer[0]], tile
+        for i in layer[1:]:
+            gap = cols[i] - cols[run[-1]]
+            if len(run) == 1 or gap == step:
+                run.append(i)
+                step = gap
+            else:
+                runs.append((run, step))
+                run, step = [i], tile
+        runs.append((run, step))
+    return runs

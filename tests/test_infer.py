@@ -10,7 +10,7 @@ import torch
 from sargeo.checkpoint import load_checkpoint
 from sargeo.infer import AUTO_BATCH_CPU, TileRunner
 from sargeo.merge import StripMerger, cut_tiles
-from sargeo.tiling import tile_starts
+from sargeo.tiling import tile_starts, weight_window
 
 TILE = 256
 
@@ -84,3 +84,26 @@ def test_merger_reproduces_the_input_under_an_identity_model():
     expected = np.clip(np.rint((image.numpy() + 1) * 127.5), 0, 255)
     assert out.shape == (4, height, width)
     assert np.abs(out[0].astype(int) - expected).max() <= 1 and (out[3] == 255).all()
+
+
+@pytest.mark.parametrize("overlap", [0, 64, 128, 200, 255])
+def test_merger_sums_any_columns_in_any_batches_like_one_tile_at_a_time(overlap):
+    """Runs of strided tiles must add exactly what tile-by-tile addition adds, with gaps (skipped
+    tiles), the snapped last tile and overlaps past half a tile."""
+    rng = np.random.default_rng(overlap)
+    width = 1500
+    cols = [c for c in tile_starts(width, TILE, overlap) if rng.random() < 0.7] or [0]
+    outputs = torch.from_numpy(rng.uniform(-1, 1, (len(cols), 3, TILE, TILE)).astype(np.float32))
+    merger = StripMerger(width, TILE, overlap, torch.device("cpu"))
+    start = 0
+    while start < len(cols):
+        n = int(rng.integers(1, 9))
+        merger.add(outputs[start:start + n], cols[start:start + n])
+        start += n
+    window = weight_window(TILE, overlap).astype(np.float64)
+    acc, wsum = np.zeros((3, TILE, width)), np.zeros((TILE, width))
+    for out, c in zip(outputs.numpy(), cols, strict=True):
+        acc[:, :, c:c + TILE] += out * window
+        wsum[:, c:c + TILE] += window
+    np.testing.assert_allclose(merger.acc.numpy(), acc, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(merger.wsum.numpy(), wsum, rtol=1e-5, atol=1e-5)
