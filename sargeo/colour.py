@@ -9,6 +9,8 @@ region: cube roots and gamma curves lose whole L* units in bf16.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 #: Linear sRGB -> XYZ (sRGB specification, as in skimage.color).
@@ -36,11 +38,18 @@ _L_OFFSET = torch.tensor([16.0, 0.0, 0.0]).view(1, 3, 1, 1)
 _F_MIN = torch.tensor([-torch.inf, -torch.inf, 0.0]).view(1, 3, 1, 1)
 
 
+@functools.cache
+def on_device(constant: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A module constant on `device`, copied there once: a copy from pageable host memory makes
+    the host wait for all queued GPU work, so one per call stalled the scene engine."""
+    return constant.to(device)
+
+
 def _mix(matrix: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """A (k, 3) matrix times the channel axis of (N, 3, H, W) -> (N, k, H, W): one matmul, kept in
     float32 under autocast."""
     with torch.autocast(t.device.type, enabled=False):
-        return (matrix.to(t.device) @ t.flatten(2)).unflatten(2, t.shape[2:])
+        return (on_device(matrix, t.device) @ t.flatten(2)).unflatten(2, t.shape[2:])
 
 
 def _linear_rgb(rgb: torch.Tensor) -> torch.Tensor:
@@ -58,7 +67,7 @@ def _f(t: torch.Tensor) -> torch.Tensor:
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     """sRGB in [-1, 1], (N, 3, H, W) -> CIELAB (N, 3, H, W): L* in 0..100, then a*, b*."""
     f = _f(_mix(_XYZN_FROM_RGB, _linear_rgb(rgb)))
-    return _mix(_LAB_FROM_F, f) - _L_OFFSET.to(f.device)
+    return _mix(_LAB_FROM_F, f) - on_device(_L_OFFSET, f.device)
 
 
 def lightness(rgb: torch.Tensor) -> torch.Tensor:
@@ -70,7 +79,8 @@ def lightness(rgb: torch.Tensor) -> torch.Tensor:
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:
     """CIELAB (N, 3, H, W) -> sRGB in [-1, 1], out-of-gamut colours clamped."""
     lab = lab.float()
-    f = torch.maximum(_mix(_F_FROM_LAB, lab + _L_OFFSET.to(lab.device)), _F_MIN.to(lab.device))
+    device = lab.device
+    f = torch.maximum(_mix(_F_FROM_LAB, lab + on_device(_L_OFFSET, device)), on_device(_F_MIN, device))
     t = torch.where(f > _F_EPS, f**3, (f - 16.0 / 116.0) / _KAPPA)
     lin = _mix(_RGB_FROM_XYZN, t)
     c = torch.where(lin > _SRGB_LIN, 1.055 * lin.clamp_min(_SRGB_LIN) ** (1 / 2.4) - 0.055, lin * 12.92)

@@ -25,14 +25,15 @@ def cut_tiles(unit: torch.Tensor, valid: torch.Tensor, cols: Sequence[int], tile
     mask, so that a GPU is never asked) get the tile's median valid value (the lower middle value
     for an even count), so nodata borders do not bleed into the colours.
     """
-    x = torch.stack([unit[:, c:c + tile] for c in cols])
+    tiles = [unit[:, c:c + tile] for c in cols]
     fill = [i for i, p in enumerate(partial) if p]
-    if fill:
+    if fill:  # no index tensors: building one on a GPU makes the host wait for it
         ok = torch.stack([valid[:, cols[i]:cols[i] + tile] for i in fill])
-        part = x[fill]
+        part = torch.stack([tiles[i] for i in fill])
         median = torch.where(ok, part, torch.nan).flatten(1).nanmedian(dim=1).values.view(-1, 1, 1)
-        x[fill] = torch.where(ok, part, median)
-    return x[:, None]
+        for i, filled in zip(fill, torch.where(ok, part, median), strict=True):
+            tiles[i] = filled
+    return torch.stack(tiles)[:, None]
 
 
 class StripMerger:
@@ -58,9 +59,10 @@ class StripMerger:
         outputs, t = outputs.float(), self.tile
         window = self.window[:, None, :]  # (row, tile, col), broadcast over the run's tiles
         for run, step in _runs(cols, t):
-            n, c0 = len(run), cols[run[0]]
+            part = outputs[run]
+            n, c0 = len(part), cols[run.start]
             acc = self.acc.as_strided((3, t, n, t), (*self.acc.stride()[:2], step, 1), c0)
-            acc.addcmul_(outputs[run].permute(1, 2, 0, 3), window)
+            acc.addcmul_(part.permute(1, 2, 0, 3), window)
             self.wsum.as_strided((t, n, t), (self.wsum.stride(0), step, 1), c0).add_(window)
 
     def finish(self, rows: int, valid: torch.Tensor, width: int) -> torch.Tensor:
@@ -88,10 +90,11 @@ class StripMerger:
             a[..., keep:, :] = 0.0
 
 
-def _runs(cols: Sequence[int], tile: int) -> list[tuple[list[int], int]]:
-    """Indices of the ascending `cols` as runs of tiles that do not overlap and are equally spaced,
-    each with its spacing: tiles go to the first layer whose last tile they clear, and each
-    layer is cut where its spacing changes."""
+def _runs(cols: Sequence[int], tile: int) -> list[tuple[slice, int]]:
+    """The ascending `cols` as runs of tiles that do not overlap and are equally spaced, both in
+    the scene and in `cols` (so a run is a slice, never an index tensor, which a GPU would make
+    the host wait for), each with its spacing in pixels: tiles go to the first layer whose last
+    tile they clear, and each layer is cut where a spacing changes."""
     layers: list[list[int]] = []
     for i, c in enumerate(cols):
         layer = next((lay for lay in layers if cols[lay[-1]] + tile <= c), None)
@@ -99,16 +102,20 @@ def _runs(cols: Sequence[int], tile: int) -> list[tuple[list[int], int]]:
             layers.append([i])
         else:
             layer.append(i)
-    runs: list[tuple[list[int], int]] = []
+    runs: list[tuple[slice, int]] = []
     for layer in layers:
-        run, step = [layer[0]], tile
+        run = [layer[0]]
         for i in layer[1:]:
-            gap = cols[i] - cols[run[-1]]
-            if len(run) == 1 or gap == step:
-                run.append(i)
-                step = gap
-            else:
-                runs.append((run, step))
-                run, step = [i], tile
-        runs.append((run, step))
+            if len(run) > 1 and (i - run[-1], cols[i] - cols[run[-1]]) != (run[1] - run[0],
+                                                                          cols[run[1]] - cols[run[0]]):
+                runs.append(_as_slice(run, cols, tile))
+                run = []
+            run.append(i)
+        runs.append(_as_slice(run, cols, tile))
     return runs
+
+
+def _as_slice(run: list[int], cols: Sequence[int], tile: int) -> tuple[slice, int]:
+    if len(run) == 1:
+        return slice(run[0], run[0] + 1), tile
+    return slice(run[0], run[-1] + 1, run[1] - run[0]), cols[run[1]] - cols[run[0]]

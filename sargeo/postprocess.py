@@ -13,6 +13,7 @@ Two corrections a small model needs on unfamiliar scenes:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -138,18 +139,28 @@ def adjust_images(rgb: torch.Tensor, sar: torch.Tensor, adjust: OutputAdjust,
     ``scaling`` is the dB window that mapped the SAR to [-1, 1] (it places the water threshold).
     Returns float32 RGB in [-1, 1]. The water guard comes last, so it holds for any shrink factors.
     """
-    mean = torch.tensor(adjust.mean_rgb, dtype=torch.float32, device=rgb.device).view(1, 3, 1, 1)
-    mean_lab = rgb_to_lab(mean * 2.0 - 1.0)
+    mean_lab = _mean_lab(adjust.mean_rgb, rgb.device)
     if adjust.chroma == 0.0:  # a* and b* become the mean's: only L* needs converting
         light = torch.lerp(mean_lab[:, :1], lightness(rgb), adjust.lightness)
         lab = torch.cat([light, mean_lab[:, 1:].expand(light.shape[0], 2, *light.shape[2:])], dim=1)
     else:
-        factors = torch.tensor([adjust.lightness, adjust.chroma, adjust.chroma], dtype=torch.float32,
-                               device=rgb.device).view(1, 3, 1, 1)
-        lab = torch.lerp(mean_lab, rgb_to_lab(rgb), factors)
+        lab = torch.lerp(mean_lab, rgb_to_lab(rgb), _factors(adjust.lightness, adjust.chroma, rgb.device))
     if adjust.water_guard:
         lab = torch.cat([_guard_water(lab[:, :1], water_weight(sar, scaling)), lab[:, 1:]], dim=1)
     return lab_to_rgb(lab)
+
+
+@functools.cache
+def _mean_lab(mean_rgb: tuple[float, float, float], device: torch.device) -> torch.Tensor:
+    """LAB of the mean colour, (1, 3, 1, 1) on `device`: computed once per device (see on_device)."""
+    mean = torch.tensor(mean_rgb, dtype=torch.float32).view(1, 3, 1, 1)
+    return rgb_to_lab(mean * 2.0 - 1.0).to(device)
+
+
+@functools.cache
+def _factors(light: float, chroma: float, device: torch.device) -> torch.Tensor:
+    """(lightness, chroma, chroma) as a (1, 3, 1, 1) tensor on `device`, made once per device."""
+    return torch.tensor([light, chroma, chroma]).view(1, 3, 1, 1).to(device)
 
 
 class AdjustedGenerator(nn.Module):
