@@ -52,15 +52,17 @@ model = Checkpoint(generator=DoNothing()) if sys.argv[3] == "none" else sys.argv
 if sys.argv[4].startswith("cuda"):  # the CUDA context: once per process, however many scenes
     torch.zeros(1, device=sys.argv[4])
 t0 = time.perf_counter()
-r = colorize(sys.argv[1], sys.argv[2], model, device=sys.argv[4], batch_size=batch)
+creation = {"ZLEVEL": sys.argv[6]} if sys.argv[6] else {}
+r = colorize(sys.argv[1], sys.argv[2], model, device=sys.argv[4], batch_size=batch, creation_options=creation)
 print(time.perf_counter() - t0, r.tiles_run, r.device, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def run_engine(scene: Path, out: Path, model: str, device: torch.device,
-               batch: str) -> tuple[float, int, float]:
-    """(seconds, tiles run, peak RSS in MB) of one colorize run in a fresh process."""
-    cmd = [sys.executable, "-c", CHILD, str(scene), str(out), model, str(device), batch]
+def run_engine(model: str, scene: Path, out: Path, device: torch.device, batch: str,
+               zlevel: str) -> tuple[float, int, float]:
+    """(seconds, tiles run, peak RSS in MB) of one colorize run in a fresh process ("" for zlevel:
+    our DEFLATE level)."""
+    cmd = [sys.executable, "-c", CHILD, str(scene), str(out), model, str(device), batch, zlevel]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     seconds, tiles, _dev, rss_kb = res.stdout.split()
     os.remove(out)
@@ -134,6 +136,7 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[16])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", default="auto", help="tiles per batch, or auto (the engine default)")
+    parser.add_argument("--zlevel", default="", help="DEFLATE level of the output (default: ours)")
     parser.add_argument("--workdir", type=Path, help="where scenes are written (default: a temp dir)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds of each measurement: best rates, median engine/generator ratio")
@@ -142,7 +145,8 @@ def main() -> None:
     precision = "bf16" if autocast_dtype(device) else "fp32"
     threads = f"CPU, {torch.get_num_threads()} threads"
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else threads
-    print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}"
+    print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}; "
+          f"DEFLATE level {args.zlevel or 'default'}"
           + ("; engine times exclude creating the CUDA context" if device.type == "cuda" else ""))
     on_cpu = device.type == "cpu"
     print("| width | precision | scene (px) | tiles | generator alone (tiles/s) | engine (tiles/s) "
@@ -168,14 +172,14 @@ def main() -> None:
                 # engine and generator alone in alternation, the ratio taken within each round: on a
                 # shared machine either alone swings by 1.5x from one minute to the next
                 engines, models, ratios = [], [], []
+                run = (scene, out, device, args.batch_size, args.zlevel)
                 for _ in range(args.repeats):
-                    seconds, tiles, rss = run_engine(scene, out, str(ckpt_path), device, args.batch_size)
+                    seconds, tiles, rss = run_engine(str(ckpt_path), *run)
                     engines.append(tiles / seconds)
                     models.append(model_tiles_per_s(runner, min(n, 4000), batch))
                     ratios.append(engines[-1] / models[-1])
                 if size not in ceilings:
-                    none_s, none_tiles, _ = min(run_engine(scene, out, "none", device, args.batch_size)
-                                                for _ in range(args.repeats))
+                    none_s, none_tiles, _ = min(run_engine("none", *run) for _ in range(args.repeats))
                     ceilings[size] = none_tiles / none_s
                 engine, model = max(engines), max(models)
                 mps = size * size / 1e6 * engine / n

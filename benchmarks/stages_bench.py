@@ -14,6 +14,7 @@ no faster than the slowest; colorize_bench.py prints the engine itself.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import tempfile
 import time
@@ -71,6 +72,7 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[16])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, help="tiles per batch (default: the engine's)")
+    parser.add_argument("--zlevels", nargs="+", default=[""], help="DEFLATE levels to write (default: ours)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,11 +105,14 @@ def main() -> None:
             rates[f"model loop, width {width}, batch {batch}"] = rate
 
         georef = {"crs": "EPSG:32631", "transform": from_origin(500000, 5000000, 10, 10)}
-        profile = output_profile(args.size, args.size, {}, georef)
-        pending = iter([*rows_out, None])
-        t0 = time.perf_counter()
-        write_rows(work / "out.tif", work / "out.tif", profile, ([], None), lambda: next(pending))
-        rates["write"] = tiles / (time.perf_counter() - t0)
+        for level in args.zlevels:
+            profile = output_profile(args.size, args.size, {"ZLEVEL": level} if level else {}, georef)
+            pending = iter([*rows_out, None])
+            t0 = time.perf_counter()
+            out = work / "out.tif"
+            write_rows(out, out, profile, ([], None), functools.partial(next, pending))
+            rates[f"write, DEFLATE level {profile['ZLEVEL']}"] = tiles / (time.perf_counter() - t0)
+            out.unlink()
 
     on_gpu = device.type == "cuda"
     name = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
