@@ -1,6 +1,6 @@
 """Each stage of the scene engine alone, in tiles/s, to tell which one sets the engine's pace.
 
-read: every strip of a generated scene through sargeo.source (pinned for a GPU) by as many
+read: every strip of a generated scene through sargeo.source (and onto a GPU) by as many
 threads as the engine's readers, nothing else;
 write: as many finished uint8 RGBA rows through sargeo.sink into a GeoTIFF with the default
 creation options (the rows are generated once, before the clock starts); model loop: the
@@ -38,7 +38,7 @@ from sargeo.sar_input import InputSpec, resolve_input  # noqa: E402
 from sargeo.scaling import SarScaling  # noqa: E402
 from sargeo.scene import reader_count  # noqa: E402
 from sargeo.sink import write_rows  # noqa: E402
-from sargeo.source import Strip, open_source, read_strips  # noqa: E402
+from sargeo.source import Strip, Uploader, open_source, read_strips  # noqa: E402
 from sargeo.tiling import tile_starts  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: l
         torch.cuda.synchronize(device)
     t0 = time.perf_counter()
     for i, strip in enumerate(strips):
-        values, valid = [a.to(device, non_blocking=True) for a in strip.arrays]
+        values, valid = strip.on(device)
         unit = torch.where(valid, spec.to_unit(values), 0.0)
         cols = [c for c, (has_data, _) in zip(starts, strip.flags, strict=True) if has_data]
         partial = [p for has_data, p in strip.flags if has_data]
@@ -87,15 +87,18 @@ def main() -> None:
         parts: list[list[Strip]] = [[] for _ in range(readers)]
 
         def read(k: int) -> None:  # as the engine's reader k: every n-th strip, its own dataset
+            upload = Uploader(device)
             with open_source(str(scene), False) as ds:
-                parts[k].extend(read_strips(ds, str(scene), spec, starts[k::readers], TILE, (0, args.size),
-                                            starts, pin=device.type == "cuda"))
+                strips = read_strips(ds, str(scene), spec, starts[k::readers], TILE, (0, args.size), starts)
+                parts[k].extend(upload(strip) for strip in strips)
 
         with open_source(str(scene), False) as ds:
             spec, _ = resolve_input(ds, None, "auto", SarScaling(), None)
         t0 = time.perf_counter()
         with ThreadPoolExecutor(readers) as pool:
             list(pool.map(read, range(readers)))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         strips = [parts[i % readers][i // readers] for i in range(len(starts))]
         rates[f"read, {readers} thread(s)"] = tiles / (time.perf_counter() - t0)
 

@@ -53,7 +53,7 @@ from sargeo.progress import Progress
 from sargeo.sar_input import InputSpec, resolve_input, shift_gcps
 from sargeo.scaling import SarScaling
 from sargeo.sink import write_rows
-from sargeo.source import open_source, read_strips
+from sargeo.source import Uploader, open_source, read_strips
 from sargeo.tiling import tile_starts
 
 # Each strip is read and written once, so a big GDAL block cache only grows memory with the
@@ -292,12 +292,13 @@ class _SceneRunner:
     def _read(self, k: int) -> None:
         # GDAL's warnings about the input (odd TIFF tags and the like) are not the output's
         # failures: collected here, they cannot reach the writer's check
+        upload = Uploader(self.device)
         with gdal_messages(), open_source(self.src, self.options.resample) as ds:
             for strip in read_strips(ds, self.src, self.spec, self.rows[k::len(self.strips)], TILE,
-                                     (self.x0, self.x1), self.cols, self.aoi, pin=self.device.type == "cuda"):
+                                     (self.x0, self.x1), self.cols, self.aoi):
                 if self.pipe.stop.is_set():
                     return
-                self.pipe.put(self.strips[k], strip)
+                self.pipe.put(self.strips[k], upload(strip))
 
     def _write(self) -> None:
         # rows leave a GPU in this thread (sargeo.sink), which waits for the model while the
@@ -351,7 +352,7 @@ class _SceneRunner:
         for i, row in enumerate(self.rows):
             strip = self.pipe.get(self.strips[i % len(self.strips)])
             assert strip.row == row
-            values, valid, *inside = [a.to(self.device, non_blocking=True) for a in strip.arrays]
+            values, valid, *inside = strip.on(self.device)
             keep = inside[0] if inside else valid  # the output's mask
             unit = torch.where(valid, self.spec.to_unit(values), 0.0)
             todo = [(c, partial) for c, (has_data, partial) in zip(self.cols, strip.flags, strict=True)

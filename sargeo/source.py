@@ -4,15 +4,15 @@ and read strip by strip.
 A strip is one tile high, cut to the columns of the tiles that reach the output and padded to
 whole tiles. What the model stage must know per tile column (does it reach an output pixel,
 does it need its nodata filled) is decided here from the host arrays, so a GPU is never
-waited on mid-strip. This stage only reads (GDAL releases the GIL); scaling runs with the
-model, on its device.
+waited on mid-strip. This stage reads (GDAL releases the GIL) and, for a GPU, uploads the
+strip on its own CUDA stream (`Uploader`); scaling runs with the model, on its device.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import rasterio
@@ -59,17 +59,47 @@ def open_source(src: str, resample: bool) -> Iterator[rasterio.io.DatasetReaderB
 @dataclass(frozen=True)
 class Strip:
     """One tile-high strip: its first scene row; SAR values, validity and (with an AOI) validity
-    inside the AOI, each (tile, width) on the host (pinned for a GPU); per tile column whether it
-    reaches an output pixel and whether it needs its nodata filled."""
+    inside the AOI, each (tile, width), on the host or (after an Uploader) on a GPU, with the
+    event that marks their copy done; per tile column whether it reaches an output pixel and
+    whether it needs its nodata filled."""
 
     row: int
     arrays: list[torch.Tensor]
     flags: list[tuple[bool, bool]]
+    copied: torch.cuda.Event | None = None
+
+    def on(self, device: torch.device) -> list[torch.Tensor]:
+        """The arrays on `device`, for use on its current stream."""
+        if self.copied is None:
+            return [a.to(device, non_blocking=True) for a in self.arrays]
+        stream = torch.cuda.current_stream(device)
+        stream.wait_event(self.copied)
+        for a in self.arrays:  # their memory is not reused until this stream is done with them
+            a.record_stream(stream)
+        return self.arrays
+
+
+class Uploader:
+    """Copies strips to a GPU on a CUDA stream of its own (one per reader thread), so neither the
+    model stage nor the GPU's queue waits for a copy from host memory; other devices: a no-op."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+
+    def __call__(self, strip: Strip) -> Strip:
+        if self.stream is None:
+            return strip
+        with torch.cuda.stream(self.stream):
+            arrays = [a.to(self.device, non_blocking=True) for a in strip.arrays]
+            copied = torch.cuda.Event()
+            copied.record(self.stream)
+        return replace(strip, arrays=arrays, copied=copied)
 
 
 def read_strips(ds: rasterio.io.DatasetReaderBase, src: str, spec: InputSpec, rows: Sequence[int],
-                tile: int, span: tuple[int, int], cols: Sequence[int], aoi: BaseGeometry | None = None,
-                pin: bool = False) -> Iterator[Strip]:
+                tile: int, span: tuple[int, int], cols: Sequence[int],
+                aoi: BaseGeometry | None = None) -> Iterator[Strip]:
     """The strips of `src` (open as `ds`) starting at scene rows `rows`, over scene columns
     span = [x0, x1); `cols` are the tile columns relative to x0, `aoi` the output's area in
     pixels (None: all of it)."""
@@ -88,10 +118,7 @@ def read_strips(ds: rasterio.io.DatasetReaderBase, src: str, spec: InputSpec, ro
         masks = [valid] if aoi is None else [valid, valid & strip_mask(aoi, row, height, x1 - x0, x0)]
         padded = [_pad_to(a, tile, width) for a in (values, *masks)]
         flags = [(bool(padded[-1][:, c:c + tile].any()), not padded[1][:, c:c + tile].all()) for c in cols]
-        arrays = [torch.from_numpy(a) for a in padded]
-        if pin:  # page-locked, so the copy to the GPU can overlap
-            arrays = [a.pin_memory() for a in arrays]
-        yield Strip(row, arrays, flags)
+        yield Strip(row, [torch.from_numpy(a) for a in padded], flags)
 
 
 def _pad_to(a: np.ndarray, rows: int, cols: int) -> np.ndarray:
