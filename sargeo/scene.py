@@ -303,8 +303,7 @@ class _SceneRunner:
     def _write(self) -> None:
         # rows leave a GPU in this thread (sargeo.sink), which waits for the model while the
         # model stage runs on
-        write_rows(self.tmp, self.dst, self.profile, self.gcps, lambda: self.pipe.get(self.finished),
-                   pin=self.device.type == "cuda")
+        write_rows(self.tmp, self.dst, self.profile, self.gcps, lambda: self.pipe.get(self.finished))
 
     def run_tiles(self) -> None:
         """Start the reader and writer and run every strip through the model; the writer may

@@ -89,7 +89,7 @@ def test_writer_failure_stops_the_run_instead_of_hanging(tmp_path, tiny_checkpoi
                                                          after_blocks):
     src = _tall_scene(tmp_path)
     dst, before = _existing_output(tmp_path)
-    def failing(out, block, next_rows, messages, pin):
+    def failing(out, block, next_rows, messages):
         if after_blocks:
             next_rows()
         raise OSError("injected write failure")
