@@ -4,8 +4,8 @@ read: every strip of a generated scene through sargeo.source (and onto a GPU) by
 threads as the engine's readers, nothing else;
 write: as many finished uint8 RGBA rows through sargeo.sink into a GeoTIFF with the default
 creation options (the rows are generated once, before the clock starts); model loop: the
-engine's main thread with the strips already in memory and nothing written (upload, scale,
-tile, model, blend, rows back to the host). The engine runs all three at once, so it can go
+engine's model stage (sargeo.model_stage) over strips already in memory, nothing written
+(scale, tile, model, blend, rows back to the host). The engine runs all three at once, so it can go
 no faster than the slowest; colorize_bench.py prints the engine itself.
 
     python benchmarks/stages_bench.py [--size 12288] [--widths 16 64] [--device cuda] [--batch-size 64]
@@ -32,7 +32,7 @@ from sargeo.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
 from sargeo.destination import output_profile  # noqa: E402
 from sargeo.device import autocast_dtype, resolve_device  # noqa: E402
 from sargeo.infer import TileRunner  # noqa: E402
-from sargeo.merge import StripMerger, cut_tiles  # noqa: E402
+from sargeo.model_stage import ModelStage  # noqa: E402
 from sargeo.options import DEFAULT_OVERLAP, TILE  # noqa: E402
 from sargeo.sar_input import InputSpec, resolve_input  # noqa: E402
 from sargeo.scaling import SarScaling  # noqa: E402
@@ -44,25 +44,18 @@ from sargeo.tiling import tile_starts  # noqa: E402
 
 def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: list[int], size: int,
                device: torch.device, batch: int | None) -> tuple[float, int, list[np.ndarray]]:
-    """(tiles/s, batch, finished rows) of the engine's main thread over strips already read."""
+    """(tiles/s, batch, finished rows) of the engine's model stage over strips already read."""
     runner = TileRunner(ckpt.generator, device, autocast_dtype(device), TILE)
     batch = batch or runner.auto_batch()
     runner(torch.zeros(batch, 1, TILE, TILE, device=device))  # warm-up, as a run's first batch
-    merger = StripMerger(size, TILE, DEFAULT_OVERLAP, device)
+    stage = ModelStage(runner, batch, spec, starts, size, DEFAULT_OVERLAP)
     rows_out = []
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     t0 = time.perf_counter()
     for i, strip in enumerate(strips):
-        values, valid = strip.on(device)
-        unit = torch.where(valid, spec.to_unit(values), 0.0)
-        cols = [c for c, (has_data, _) in zip(starts, strip.flags, strict=True) if has_data]
-        partial = [p for has_data, p in strip.flags if has_data]
-        for b in range(0, len(cols), batch):
-            merger.add(runner(cut_tiles(unit, valid, cols[b:b + batch], TILE, partial[b:b + batch])),
-                       cols[b:b + batch])
         done = (starts[i + 1] if i + 1 < len(starts) else size) - strip.row
-        rows_out.append(merger.finish(done, valid, size).cpu().numpy())
+        rows_out.append(stage(strip, done).cpu().numpy())
     return len(starts) ** 2 / (time.perf_counter() - t0), batch, rows_out
 
 

@@ -31,6 +31,8 @@ _xyzn = torch.tensor(XYZ_FROM_RGB, dtype=_f64) / torch.tensor(WHITE_D65, dtype=_
 _lab = torch.tensor([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]], dtype=_f64)
 #: Linear sRGB -> XYZ relative to the white point, and back.
 _XYZN_FROM_RGB, _RGB_FROM_XYZN = _xyzn.float(), torch.linalg.inv(_xyzn).float()
+#: Its Y row alone (the white point's Y is 1), for lightness.
+_Y_FROM_RGB = _XYZN_FROM_RGB[1:2].clone()
 #: (f(x), f(y), f(z)) -> (L* + 16, a*, b*), and back.
 _LAB_FROM_F, _F_FROM_LAB = _lab.float(), torch.linalg.inv(_lab).float()
 _L_OFFSET = torch.tensor([16.0, 0.0, 0.0]).view(1, 3, 1, 1)
@@ -41,7 +43,9 @@ _F_MIN = torch.tensor([-torch.inf, -torch.inf, 0.0]).view(1, 3, 1, 1)
 @functools.cache
 def on_device(constant: torch.Tensor, device: torch.device) -> torch.Tensor:
     """A module constant on `device`, copied there once: a copy from pageable host memory makes
-    the host wait for all queued GPU work, so one per call stalled the scene engine."""
+    the host wait for all queued GPU work, so one per call stalled the scene engine. Cached by
+    the tensor object, so only for constants made once (a slice made per call is a new entry,
+    and a new copy, every call)."""
     return constant.to(device)
 
 
@@ -73,7 +77,7 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
 def lightness(rgb: torch.Tensor) -> torch.Tensor:
     """CIELAB L* (0-100) of sRGB in [-1, 1], (N, 3, H, W) -> (N, 1, H, W): rgb_to_lab's first
     channel for a third of its cube roots, for the gradient loss and lightness-only adjustments."""
-    return 116.0 * _f(_mix(_XYZN_FROM_RGB[1:2], _linear_rgb(rgb))) - 16.0
+    return 116.0 * _f(_mix(_Y_FROM_RGB, _linear_rgb(rgb))) - 16.0
 
 
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:

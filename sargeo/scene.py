@@ -1,7 +1,7 @@
 """Scene engine: stream a SAR raster of any size through the generator into an RGB GeoTIFF.
 
 The scene is processed one row of tiles at a time, in stages: read (sargeo.source, a reader
-thread) -> scale, tile, model, blend (sargeo.merge and sargeo.infer, this thread, on the
+thread) -> scale, tile, model, blend (sargeo.model_stage, this thread, on the
 model's device) -> write (sargeo.sink, a writer thread, the rows no later tile can touch).
 This module owns the threads and queues (sargeo.pipeline makes them fail together) and the
 API. Memory is bounded by the scene width, not its size. Output goes to a hidden temporary
@@ -45,7 +45,7 @@ from sargeo.destination import (
 )
 from sargeo.device import autocast_dtype, resolve_device
 from sargeo.infer import TileRunner
-from sargeo.merge import StripMerger, cut_tiles
+from sargeo.model_stage import ModelStage
 from sargeo.models import default_checkpoint_path
 from sargeo.options import TILE, ColorizeOptions, ColorizeResult
 from sargeo.pipeline import Pipeline, Stopped
@@ -250,10 +250,10 @@ def _build_overviews(tmp: Path, dst: Path, factors: list[int]) -> None:
 
 
 class _SceneRunner:
-    """One pass over the scene: reader thread -> tile, model, blend (this thread) -> writer thread.
+    """One pass over the scene: reader threads -> scale, tile, model, blend (this thread) -> writer thread.
 
-    The reader only reads (GDAL releases the GIL); scaling, tiling, nodata fill, blending and
-    the uint8 conversion run as torch operations on the model's device (sargeo.merge), so a GPU
+    The readers only read (GDAL releases the GIL); scaling, tiling, nodata fill, blending and
+    the uint8 conversion run as torch operations on the model's device (sargeo.model_stage), so a GPU
     is fed whole strips and hands back finished rows. Any stage failing stops the others at
     once (sargeo.pipeline); the first error is raised.
 
@@ -345,26 +345,15 @@ class _SceneRunner:
         self.pipe.join()
 
     def _loop(self) -> int:
-        merger = StripMerger(max(self.x1 - self.x0, TILE), TILE, self.options.overlap, self.device)
-        tiles_run = 0
+        stage = ModelStage(self.runner, self.batch, self.spec, self.cols, self.x1 - self.x0,
+                           self.options.overlap, self.progress.advance)
         left, bottom = self.left - self.x0, self.top + self.height
         for i, row in enumerate(self.rows):
             strip = self.pipe.get(self.strips[i % len(self.strips)])
             assert strip.row == row
-            values, valid, *inside = strip.on(self.device)
-            keep = inside[0] if inside else valid  # the output's mask
-            unit = torch.where(valid, self.spec.to_unit(values), 0.0)
-            todo = [(c, partial) for c, (has_data, partial) in zip(self.cols, strip.flags, strict=True)
-                    if has_data]
-            self.progress.advance(len(self.cols) - len(todo))
-            for b in range(0, len(todo), self.batch):
-                cols, partial = zip(*todo[b:b + self.batch], strict=True)
-                merger.add(self.runner(cut_tiles(unit, valid, cols, TILE, partial)), cols)
-                tiles_run += len(cols)
-                self.progress.advance(len(cols))
             done = (self.rows[i + 1] if i + 1 < len(self.rows) else min(self.scene_height, row + TILE)) - row
-            rows = merger.finish(done, keep, self.x1 - self.x0)
+            rows = stage(strip, done)
             first, last = max(self.top, row), min(bottom, row + done)  # the rows inside the window
             if first < last:
                 self.pipe.put(self.finished, rows[:, first - row:last - row, left:left + self.width])
-        return tiles_run
+        return stage.tiles_run
