@@ -30,6 +30,7 @@ from rasterio.windows import Window
 
 from sargeo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from sargeo.device import autocast_dtype, resolve_device
+from sargeo.host_memory import reuse_freed_memory
 from sargeo.infer import TileRunner
 from sargeo.model import Generator, gflops_per_tile, init_weights
 from sargeo.models import DEFAULT_MODEL
@@ -40,7 +41,11 @@ CHILD = """
 import resource, sys, time
 import torch
 from sargeo.checkpoint import Checkpoint
+from sargeo.host_memory import reuse_freed_memory
 from sargeo.scene import colorize
+
+if sys.argv[7] == "reuse":
+    reuse_freed_memory()  # as the sargeo command does
 
 class DoNothing(torch.nn.Module):  # the engine's ceiling: every stage but the model
     width, input_norm = 1, "none"
@@ -59,10 +64,10 @@ print(time.perf_counter() - t0, r.tiles_run, r.device, resource.getrusage(resour
 
 
 def run_engine(model: str, scene: Path, out: Path, device: torch.device, batch: str,
-               zlevel: str) -> tuple[float, int, float]:
+               zlevel: str, memory: str) -> tuple[float, int, float]:
     """(seconds, tiles run, peak RSS in MB) of one colorize run in a fresh process ("" for zlevel:
-    our DEFLATE level)."""
-    cmd = [sys.executable, "-c", CHILD, str(scene), str(out), model, str(device), batch, zlevel]
+    our DEFLATE level; memory "reuse" as the sargeo command, else glibc's defaults)."""
+    cmd = [sys.executable, "-c", CHILD, str(scene), str(out), model, str(device), batch, zlevel, memory]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     seconds, tiles, _dev, rss_kb = res.stdout.split()
     os.remove(out)
@@ -140,13 +145,18 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="where scenes are written (default: a temp dir)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds of each measurement: best rates, median engine/generator ratio")
+    parser.add_argument("--malloc-defaults", action="store_true",
+                        help="leave glibc's malloc settings alone (the sargeo command reuses freed memory)")
     args = parser.parse_args()
+    memory = "glibc" if args.malloc_defaults else "reuse"
+    if memory == "reuse":
+        reuse_freed_memory()
     device = resolve_device(args.device)
     precision = "bf16" if autocast_dtype(device) else "fp32"
     threads = f"CPU, {torch.get_num_threads()} threads"
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else threads
     print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}; "
-          f"DEFLATE level {args.zlevel or 'default'}"
+          f"DEFLATE level {args.zlevel or 'default'}; malloc {memory}"
           + ("; engine times exclude creating the CUDA context" if device.type == "cuda" else ""))
     on_cpu = device.type == "cpu"
     print("| width | precision | scene (px) | tiles | generator alone (tiles/s) | engine (tiles/s) "
@@ -172,7 +182,7 @@ def main() -> None:
                 # engine and generator alone in alternation, the ratio taken within each round: on a
                 # shared machine either alone swings by 1.5x from one minute to the next
                 engines, models, ratios = [], [], []
-                run = (scene, out, device, args.batch_size, args.zlevel)
+                run = (scene, out, device, args.batch_size, args.zlevel, memory)
                 for _ in range(args.repeats):
                     seconds, tiles, rss = run_engine(str(ckpt_path), *run)
                     engines.append(tiles / seconds)

@@ -102,12 +102,14 @@ def colorize_cmd(src: tuple[str, ...], dst: Path, list_file: Path | None, checkp
     from rasterio.errors import NotGeoreferencedWarning
 
     from sargeo.batch import FILE_SUFFIXES, read_list  # PyTorch loads here, not at `rio` start-up
+    from sargeo.host_memory import reuse_freed_memory
     from sargeo.scene import colorize
 
     # sargeo's own warning says once when an input has no georeferencing; rasterio's would repeat
     # it for every file the engine opens. The filter is set here, for this process, because
     # warnings.catch_warnings is not thread-safe and the engine opens files in several threads.
     warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+    reuse_freed_memory()  # a process setting too; for `rio colorize`, which skips `cli`
 
     opts = ColorizeOptions(device=device or "auto", **options)
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))

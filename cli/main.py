@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from sargeo import __version__
+from sargeo.host_memory import reuse_freed_memory
 
 from .colorize import colorize_cmd
 from .crossval import crossval_cmd
@@ -44,6 +45,7 @@ class OneLineErrors(click.Group):
 @click.version_option(__version__, prog_name="sargeo")
 def cli() -> None:
     """Colorize Sentinel-1 SAR into optical-looking RGB with a conditional GAN."""
+    reuse_freed_memory()  # the model's tensors reuse freed memory (sargeo.host_memory)
 
 
 cli.add_command(train_cmd)
