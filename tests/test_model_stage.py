@@ -1,11 +1,12 @@
 """The model stage never makes the host wait for a GPU, checked without one.
 
 On a GPU, a copy from pageable host memory or a value read back (`.item()`, a boolean index,
-`nonzero`) makes the host wait for all queued work: one per batch halved the engine's speed
-on an H200. Here the stage runs on fake CUDA tensors (torch's FakeTensorMode: shapes and
-devices, no data, no GPU) while a dispatch mode records every operation that brings host
-data to the device. Reading a value back has no answer on fake tensors, so it fails the
-test by itself. The first strip may copy constants to the device once; later strips may not.
+`nonzero`) makes the host wait for all queued work, and a few per batch kept the engine far
+below the model's speed on an H200. Here the stage runs on fake CUDA tensors (torch's
+FakeTensorMode: shapes and devices, no data, no GPU) while a dispatch mode records every
+operation that brings host data to the device. Reading a value back has no answer on fake
+tensors, so it fails the test by itself. The first strip may copy constants to the device
+once; later strips may not.
 """
 
 from __future__ import annotations
