@@ -2,13 +2,14 @@
 
 read: every strip of a generated scene through sargeo.source (and onto a GPU) by as many
 threads as the engine's readers, nothing else;
-write: as many finished uint8 RGBA rows through sargeo.sink into a GeoTIFF with the default
-creation options (the rows are generated once, before the clock starts); model loop: the
+write: the model loop's finished uint8 RGBA rows through sargeo.sink into a GeoTIFF with the
+default creation options, or each compression of --codecs (made before the clock starts); model loop: the
 engine's model stage (sargeo.model_stage) over strips already in memory, nothing written
 (scale, tile, model, blend, rows back to the host). The engine runs all three at once, so it can go
 no faster than the slowest; colorize_bench.py prints the engine itself.
 
     python benchmarks/stages_bench.py [--size 12288] [--widths 16 64] [--device cuda] [--batch-size 64]
+        [--codecs DEFLATE ZSTD:1]
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from sargeo.sink import write_rows  # noqa: E402
 from sargeo.source import Strip, Uploader, open_source, read_strips  # noqa: E402
 from sargeo.tiling import tile_starts  # noqa: E402
 
+#: Creation option that sets each codec's level.
+_LEVEL_KEYS = {"DEFLATE": "ZLEVEL", "ZSTD": "ZSTD_LEVEL"}
+
 
 def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: list[int], size: int,
                device: torch.device, batch: int | None) -> tuple[float, int, list[np.ndarray]]:
@@ -65,7 +69,8 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[16])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, help="tiles per batch (default: the engine's)")
-    parser.add_argument("--zlevels", nargs="+", default=[""], help="DEFLATE levels to write (default: ours)")
+    parser.add_argument("--codecs", nargs="+", default=["DEFLATE"], metavar="CODEC[:LEVEL]",
+                        help="output compressions to write, e.g. DEFLATE DEFLATE:4 ZSTD:1 (default: ours)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,13 +106,16 @@ def main() -> None:
             rates[f"model loop, width {width}, batch {batch}"] = rate
 
         georef = {"crs": "EPSG:32631", "transform": from_origin(500000, 5000000, 10, 10)}
-        for level in args.zlevels:
-            profile = output_profile(args.size, args.size, {"ZLEVEL": level} if level else {}, georef)
+        for codec in args.codecs:
+            name, _, level = codec.upper().partition(":")
+            options = {"COMPRESS": name, **({_LEVEL_KEYS.get(name, "ZLEVEL"): level} if level else {})}
+            profile = output_profile(args.size, args.size, options, georef)
+            level = next((profile[k] for k in _LEVEL_KEYS.values() if k in profile), "default")
             pending = iter([*rows_out, None])
             t0 = time.perf_counter()
             out = work / "out.tif"
             write_rows(out, out, profile, ([], None), functools.partial(next, pending))
-            rates[f"write, DEFLATE level {profile['ZLEVEL']}"] = tiles / (time.perf_counter() - t0)
+            rates[f"write, {name} level {level}"] = tiles / (time.perf_counter() - t0)
             out.unlink()
 
     on_gpu = device.type == "cuda"
