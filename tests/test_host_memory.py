@@ -47,6 +47,7 @@ def test_batches_after_the_first_reuse_freed_pages():
     assert on[1] < 100  # reused: once the process has its pages, no more faults
 
 
-def test_the_users_malloc_settings_stand(monkeypatch):
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+@pytest.mark.parametrize("name", ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX"])
+def test_the_users_malloc_settings_stand(monkeypatch, name):
+    monkeypatch.setenv(name, "4")
     assert reuse_freed_memory.__wrapped__() is False
