@@ -14,6 +14,7 @@ i.e. what reading, tiling, blending and writing allow on this machine whatever t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -38,7 +39,7 @@ from sargeo.options import DEFAULT_OVERLAP, TILE
 from sargeo.tiling import tile_starts
 
 CHILD = """
-import resource, sys, time
+import json, resource, sys, time
 import torch
 from sargeo.checkpoint import Checkpoint
 from sargeo.host_memory import reuse_freed_memory
@@ -57,21 +58,32 @@ model = Checkpoint(generator=DoNothing()) if sys.argv[3] == "none" else sys.argv
 if sys.argv[4].startswith("cuda"):  # the CUDA context: once per process, however many scenes
     torch.zeros(1, device=sys.argv[4])
 t0 = time.perf_counter()
-creation = {"ZLEVEL": sys.argv[6]} if sys.argv[6] else {}
+creation = json.loads(sys.argv[6])
 r = colorize(sys.argv[1], sys.argv[2], model, device=sys.argv[4], batch_size=batch, creation_options=creation)
 print(time.perf_counter() - t0, r.tiles_run, r.device, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
 def run_engine(model: str, scene: Path, out: Path, device: torch.device, batch: str,
-               zlevel: str, memory: str) -> tuple[float, int, float]:
-    """(seconds, tiles run, peak RSS in MB) of one colorize run in a fresh process ("" for zlevel:
-    our DEFLATE level; memory "reuse" as the sargeo command, else glibc's defaults)."""
-    cmd = [sys.executable, "-c", CHILD, str(scene), str(out), model, str(device), batch, zlevel, memory]
+               codec: str, memory: str) -> tuple[float, int, float]:
+    """(seconds, tiles run, peak RSS in MB) of one colorize run in a fresh process (codec as
+    `creation_options` takes it; memory "reuse" as the sargeo command, else glibc's defaults)."""
+    cmd = [sys.executable, "-c", CHILD, str(scene), str(out), model, str(device), batch,
+           json.dumps(creation_options(codec)), memory]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     seconds, tiles, _dev, rss_kb = res.stdout.split()
     os.remove(out)
     return float(seconds), int(tiles), int(rss_kb) / 1024
+
+
+#: Creation option that sets each codec's level.
+LEVEL_KEYS = {"DEFLATE": "ZLEVEL", "ZSTD": "ZSTD_LEVEL"}
+
+
+def creation_options(codec: str) -> dict[str, str]:
+    """GeoTIFF creation options for CODEC[:LEVEL], e.g. DEFLATE (ours), DEFLATE:4, ZSTD:1."""
+    name, _, level = codec.upper().partition(":")
+    return {"COMPRESS": name, **({LEVEL_KEYS.get(name, "ZLEVEL"): level} if level else {})}
 
 
 def make_scene(path: Path, size: int, seed: int = 0) -> None:
@@ -141,7 +153,8 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[16])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", default="auto", help="tiles per batch, or auto (the engine default)")
-    parser.add_argument("--zlevel", default="", help="DEFLATE level of the output (default: ours)")
+    parser.add_argument("--codec", default="DEFLATE", metavar="CODEC[:LEVEL]",
+                        help="output compression, e.g. DEFLATE:4 or ZSTD:1 (default: ours)")
     parser.add_argument("--workdir", type=Path, help="where scenes are written (default: a temp dir)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds of each measurement: best rates, median engine/generator ratio")
@@ -156,7 +169,7 @@ def main() -> None:
     threads = f"CPU, {torch.get_num_threads()} threads"
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else threads
     print(f"device {name}; overlap {DEFAULT_OVERLAP}; batch {args.batch_size}; "
-          f"DEFLATE level {args.zlevel or 'default'}; malloc {memory}"
+          f"output {args.codec}; malloc {memory}"
           + ("; engine times exclude creating the CUDA context" if device.type == "cuda" else ""))
     on_cpu = device.type == "cpu"
     print("| width | precision | scene (px) | tiles | generator alone (tiles/s) | engine (tiles/s) "
@@ -182,7 +195,7 @@ def main() -> None:
                 # engine and generator alone in alternation, the ratio taken within each round: on a
                 # shared machine either alone swings by 1.5x from one minute to the next
                 engines, models, ratios = [], [], []
-                run = (scene, out, device, args.batch_size, args.zlevel, memory)
+                run = (scene, out, device, args.batch_size, args.codec, memory)
                 for _ in range(args.repeats):
                     seconds, tiles, rss = run_engine(str(ckpt_path), *run)
                     engines.append(tiles / seconds)

@@ -19,15 +19,12 @@ from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from colorize_bench import checkpoint_for, make_scene, model_tiles_per_s  # noqa: E402
-from stages_bench import model_loop  # noqa: E402
+from stages_bench import model_loop, read_scene  # noqa: E402
 
 from sargeo.checkpoint import load_checkpoint  # noqa: E402
 from sargeo.device import autocast_dtype, resolve_device  # noqa: E402
 from sargeo.infer import TileRunner  # noqa: E402
 from sargeo.options import DEFAULT_OVERLAP, TILE  # noqa: E402
-from sargeo.sar_input import resolve_input  # noqa: E402
-from sargeo.scaling import SarScaling  # noqa: E402
-from sargeo.source import Uploader, open_source, read_strips  # noqa: E402
 from sargeo.tiling import tile_starts  # noqa: E402
 
 
@@ -44,11 +41,7 @@ def main() -> None:
         scene = work / "scene.tif"
         make_scene(scene, args.size)
         starts = tile_starts(args.size, TILE, DEFAULT_OVERLAP)
-        upload = Uploader(device)
-        with open_source(str(scene), False) as ds:
-            spec, _ = resolve_input(ds, None, "auto", SarScaling(), None)
-            read = read_strips(ds, str(scene), spec, starts, TILE, (0, args.size), starts)
-            strips = [upload(strip) for strip in read]
+        spec, strips, _ = read_scene(scene, args.size, device, 1)
         for width in (16, 64):
             ckpt = load_checkpoint(checkpoint_for(width, work))
             runner = TileRunner(ckpt.generator, device, autocast_dtype(device), TILE)

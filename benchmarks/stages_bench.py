@@ -27,7 +27,7 @@ import torch
 from rasterio.transform import from_origin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from colorize_bench import checkpoint_for, make_scene  # noqa: E402
+from colorize_bench import LEVEL_KEYS, checkpoint_for, creation_options, make_scene  # noqa: E402
 
 from sargeo.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
 from sargeo.destination import output_profile  # noqa: E402
@@ -41,9 +41,6 @@ from sargeo.scene import reader_count  # noqa: E402
 from sargeo.sink import write_rows  # noqa: E402
 from sargeo.source import Strip, Uploader, open_source, read_strips  # noqa: E402
 from sargeo.tiling import tile_starts  # noqa: E402
-
-#: Creation option that sets each codec's level.
-_LEVEL_KEYS = {"DEFLATE": "ZLEVEL", "ZSTD": "ZSTD_LEVEL"}
 
 
 def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: list[int], size: int,
@@ -61,6 +58,29 @@ def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: l
         done = (starts[i + 1] if i + 1 < len(starts) else size) - strip.row
         rows_out.append(stage(strip, done).cpu().numpy())
     return len(starts) ** 2 / (time.perf_counter() - t0), batch, rows_out
+
+
+def read_scene(scene: Path, size: int, device: torch.device,
+               readers: int) -> tuple[InputSpec, list[Strip], float]:
+    """Every strip of a generated scene, in order, read (and uploaded) as the engine's readers do
+    (reader k reads every n-th strip from its own dataset), and the seconds that took."""
+    starts = tile_starts(size, TILE, DEFAULT_OVERLAP)
+    with open_source(str(scene), False) as ds:
+        spec, _ = resolve_input(ds, None, "auto", SarScaling(), None)
+    parts: list[list[Strip]] = [[] for _ in range(readers)]
+
+    def read(k: int) -> None:
+        upload = Uploader(device)
+        with open_source(str(scene), False) as ds:
+            strips = read_strips(ds, str(scene), spec, starts[k::readers], TILE, (0, size), starts)
+            parts[k].extend(upload(strip) for strip in strips)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(readers) as pool:
+        list(pool.map(read, range(readers)))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return spec, [parts[i % readers][i // readers] for i in range(len(starts))], time.perf_counter() - t0
 
 
 def main() -> None:
@@ -82,23 +102,8 @@ def main() -> None:
         rates: dict[str, float] = {}
 
         readers = reader_count(device)
-        parts: list[list[Strip]] = [[] for _ in range(readers)]
-
-        def read(k: int) -> None:  # as the engine's reader k: every n-th strip, its own dataset
-            upload = Uploader(device)
-            with open_source(str(scene), False) as ds:
-                strips = read_strips(ds, str(scene), spec, starts[k::readers], TILE, (0, args.size), starts)
-                parts[k].extend(upload(strip) for strip in strips)
-
-        with open_source(str(scene), False) as ds:
-            spec, _ = resolve_input(ds, None, "auto", SarScaling(), None)
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(readers) as pool:
-            list(pool.map(read, range(readers)))
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        strips = [parts[i % readers][i // readers] for i in range(len(starts))]
-        rates[f"read, {readers} thread(s)"] = tiles / (time.perf_counter() - t0)
+        spec, strips, seconds = read_scene(scene, args.size, device, readers)
+        rates[f"read, {readers} thread(s)"] = tiles / seconds
 
         for width in args.widths:
             ckpt = load_checkpoint(checkpoint_for(width, work))
@@ -107,10 +112,9 @@ def main() -> None:
 
         georef = {"crs": "EPSG:32631", "transform": from_origin(500000, 5000000, 10, 10)}
         for codec in args.codecs:
-            name, _, level = codec.upper().partition(":")
-            options = {"COMPRESS": name, **({_LEVEL_KEYS.get(name, "ZLEVEL"): level} if level else {})}
-            profile = output_profile(args.size, args.size, options, georef)
-            level = next((profile[k] for k in _LEVEL_KEYS.values() if k in profile), "default")
+            profile = output_profile(args.size, args.size, creation_options(codec), georef)
+            name = profile["COMPRESS"]
+            level = next((profile[k] for k in LEVEL_KEYS.values() if k in profile), "default")
             pending = iter([*rows_out, None])
             t0 = time.perf_counter()
             out = work / "out.tif"

@@ -1,7 +1,7 @@
 """Scene engine: stream a SAR raster of any size through the generator into an RGB GeoTIFF.
 
-The scene is processed one row of tiles at a time, in stages: read (sargeo.source, a reader
-thread) -> scale, tile, model, blend (sargeo.model_stage, this thread, on the
+The scene is processed one row of tiles at a time, in stages: read (sargeo.source, reader
+threads) -> scale, tile, model, blend (sargeo.model_stage, this thread, on the
 model's device) -> write (sargeo.sink, a writer thread, the rows no later tile can touch).
 This module owns the threads and queues (sargeo.pipeline makes them fail together) and the
 API. Memory is bounded by the scene width, not its size. Output goes to a hidden temporary
