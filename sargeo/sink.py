@@ -4,6 +4,11 @@ Rows arrive a strip at a time, in any number, as tensors on the model's device; 
 written in whole output blocks (the last block may be short), so GDAL compresses each block
 once, on all cores (NUM_THREADS).
 GDAL's first complaint stops the stage, so a damaged file is never published.
+
+Rows on the host are copied by numpy, not torch: a torch copy in this thread would start an
+OpenMP team of its own beside the model's, and with more OpenMP threads than cores libgomp
+stops spinning between parallel regions, so the model's threads sleep and wake thousands of
+times a second (2 cores: 1.72 instead of 1.97 cores busy, the engine 10 % slower).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def write_blocks(out: rasterio.io.DatasetWriter, block: int,
         done = 0
         while done < rows.shape[1]:
             n = min(block - filled, rows.shape[1] - done)
-            buffer[:, filled:filled + n].copy_(rows[:, done:done + n])
+            _copy(buffer[:, filled:filled + n], rows[:, done:done + n])
             filled, done = filled + n, done + n
             if filled == block:
                 out.write(buffer.numpy(), window=Window(0, start, out.width, block))
@@ -60,3 +65,11 @@ def write_blocks(out: rasterio.io.DatasetWriter, block: int,
     if buffer is not None and filled:
         last = np.ascontiguousarray(buffer[:, :filled].numpy())
         out.write(last, window=Window(0, start, out.width, filled))
+
+
+def _copy(dst: torch.Tensor, src: torch.Tensor) -> None:
+    """dst[...] = src without torch's thread pool for host tensors (see the module's docstring)."""
+    if src.device.type == "cpu":
+        np.copyto(dst.numpy(), src.numpy())
+    else:
+        dst.copy_(src)

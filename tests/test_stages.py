@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
+import torch
 from rasterio.transform import from_origin
 
 from sargeo.sar_input import InputSpec
 from sargeo.scaling import SarScaling
 from sargeo.sink import write_blocks
-from sargeo.source import read_strips
+from sargeo.source import Uploader, read_strips
 
 TILE = 8
 
@@ -92,3 +98,73 @@ def test_writing_stops_at_the_first_gdal_message():
 
     write_blocks(out, 4, next_rows, messages)
     assert len(out.windows) == 1 and len(queue) == 2
+
+
+def _threads_started_by(work: Callable[[Callable[[], None]], None]) -> int:
+    """OS threads that `work`, run in a fresh thread as a stage runs, has added by the time it
+    calls back (a thread pool started by work lives until its thread ends)."""
+    counts: list[int] = []
+
+    def count() -> None:
+        counts.append(len(os.listdir("/proc/self/task")))
+
+    def stage() -> None:
+        count()
+        work(count)
+
+    thread = threading.Thread(target=stage)
+    thread.start()
+    thread.join()
+    return counts[-1] - counts[0]
+
+
+@pytest.fixture
+def two_torch_threads():
+    """torch with a pool of two threads, as on the smallest CPU the engine runs on."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs Linux's /proc to count threads")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_host_rows_are_written_without_starting_a_torch_thread_pool(two_torch_threads):
+    """A second OpenMP team beside the model's makes libgomp put the model's threads to sleep
+    between ops (on 2 cores the engine ran 10 % slower); rows large enough for torch to copy in
+    parallel, as torch tensors and as numpy arrays."""
+    rows = torch.arange(4 * 64 * 512, dtype=torch.int32).to(torch.uint8).reshape(4, 64, 512)
+
+    def write(done: Callable[[], None]) -> None:
+        queue = [rows, rows[:, 8:40].numpy(), None]
+        out = _Recorder()
+        out.width = 512
+
+        def next_rows():
+            if len(queue) == 1:
+                done()
+            return queue.pop(0)
+
+        write_blocks(out, 48, next_rows, [])
+        assert sum(h for _, h in out.windows) == 96
+
+    assert torch.get_num_threads() == 2
+    assert _threads_started_by(write) == 0
+
+
+def test_strips_are_read_without_starting_a_torch_thread_pool(two_torch_threads, tmp_path):
+    path = tmp_path / "s.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=600, height=300, count=1, dtype="float32",
+                       nodata=-9999) as dst:
+        dst.write(np.full((1, 300, 600), -12, np.float32))
+    spec = InputSpec(1, "db", SarScaling(), -9999.0)
+
+    def read(done: Callable[[], None]) -> None:
+        upload = Uploader(torch.device("cpu"))
+        with rasterio.open(path) as ds:
+            strips = read_strips(ds, str(path), spec, [0, 192], 256, (0, 600), [0, 192, 344])
+            strips = [upload(s) for s in strips]
+        assert [s.arrays[0].shape for s in strips] == [(256, 600)] * 2
+        done()
+
+    assert _threads_started_by(read) == 0
