@@ -53,10 +53,10 @@ def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: l
     rows_out = []
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    dones = [end - start for start, end in zip(starts, [*starts[1:], size], strict=True)]
     t0 = time.perf_counter()
-    for i, strip in enumerate(strips):
-        done = (starts[i + 1] if i + 1 < len(starts) else size) - strip.row
-        rows_out.append(stage(strip, done).cpu().numpy())
+    for _row, rows in stage.run(zip(strips, dones[:len(strips)], strict=True)):
+        rows_out.append(rows.cpu().numpy())
     return len(starts) ** 2 / (time.perf_counter() - t0), batch, rows_out
 
 

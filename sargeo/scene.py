@@ -16,7 +16,7 @@ import functools
 import math
 import os
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ from sargeo.progress import Progress
 from sargeo.sar_input import InputSpec, resolve_input, shift_gcps
 from sargeo.scaling import SarScaling
 from sargeo.sink import write_rows
-from sargeo.source import Uploader, open_source, read_strips
+from sargeo.source import Strip, Uploader, open_source, read_strips
 from sargeo.tiling import tile_starts
 
 # Each strip is read and written once, so a big GDAL block cache only grows memory with the
@@ -348,12 +348,16 @@ class _SceneRunner:
         stage = ModelStage(self.runner, self.batch, self.spec, self.cols, self.x1 - self.x0,
                            self.options.overlap, self.progress.advance)
         left, bottom = self.left - self.x0, self.top + self.height
-        for i, row in enumerate(self.rows):
-            strip = self.pipe.get(self.strips[i % len(self.strips)])
-            assert strip.row == row
-            done = (self.rows[i + 1] if i + 1 < len(self.rows) else min(self.scene_height, row + TILE)) - row
-            rows = stage(strip, done)
-            first, last = max(self.top, row), min(bottom, row + done)  # the rows inside the window
+        for row, rows in stage.run(self._strips()):
+            first, last = max(self.top, row), min(bottom, row + rows.shape[1])  # the rows inside the window
             if first < last:
                 self.pipe.put(self.finished, rows[:, first - row:last - row, left:left + self.width])
         return stage.tiles_run
+
+    def _strips(self) -> Iterator[tuple[Strip, int]]:
+        """The readers' strips in scene order, each with how many of its rows no later strip reaches."""
+        for i, row in enumerate(self.rows):
+            strip = self.pipe.get(self.strips[i % len(self.strips)])
+            assert strip.row == row
+            end = self.rows[i + 1] if i + 1 < len(self.rows) else min(self.scene_height, row + TILE)
+            yield strip, end - row

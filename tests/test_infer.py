@@ -1,5 +1,6 @@
 """The engine's model and blend stages: batches split without changing results, OOM retried,
-device-side tiling and blending that reproduce the input under an identity model."""
+device-side tiling and blending that reproduce the input under an identity model, batches that
+span strips."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import torch
 from sargeo.checkpoint import load_checkpoint
 from sargeo.infer import AUTO_BATCH_CPU, TileRunner
 from sargeo.merge import StripMerger, cut_tiles
+from sargeo.model_stage import ModelStage
+from sargeo.sar_input import InputSpec
+from sargeo.scaling import SarScaling
+from sargeo.source import Strip
 from sargeo.tiling import tile_starts, weight_window
 
 TILE = 256
@@ -107,3 +112,41 @@ def test_merger_sums_any_columns_in_any_batches_like_one_tile_at_a_time(overlap)
         wsum[:, c:c + TILE] += window
     np.testing.assert_allclose(merger.acc.numpy(), acc, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(merger.wsum.numpy(), wsum, rtol=1e-5, atol=1e-5)
+
+
+class _PointwiseRunner:
+    """A stand-in for TileRunner that records its batch sizes; its outputs depend on each pixel
+    alone, so any batching must give the very same rows."""
+
+    tile, device = TILE, torch.device("cpu")
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def __call__(self, tiles: torch.Tensor) -> torch.Tensor:
+        self.batches.append(len(tiles))
+        return torch.cat([tiles, -tiles, tiles * tiles], dim=1)
+
+
+def test_batches_span_strips_and_leave_the_rows_unchanged():
+    rng = np.random.default_rng(1)
+    width, overlap = 1000, 64
+    cols = tile_starts(width, TILE, overlap)  # 5 tile columns
+    rows = tile_starts(900, TILE, overlap)  # 5 strips
+    spec = InputSpec(1, "db", SarScaling(), None)
+    strips = []
+    for i, row in enumerate(rows):
+        values = torch.from_numpy(rng.uniform(-25, 0, (TILE, width)).astype(np.float32))
+        valid = torch.ones(TILE, width, dtype=torch.bool)
+        flags = [(not (i == 2 and c == cols[1]), False) for c in cols]  # one tile reaches no output
+        strips.append((Strip(row, [values, valid], flags), (rows[i + 1] if i + 1 < len(rows) else 900) - row))
+    finished = {}
+    for batch in (1, 4, 32):
+        model = _PointwiseRunner()
+        stage = ModelStage(model, batch, spec, cols, width, overlap)
+        finished[batch] = list(stage.run(iter(strips)))
+        assert [row for row, _ in finished[batch]] == rows
+        assert stage.tiles_run == sum(model.batches) == 24
+        assert model.batches == [batch] * (24 // batch) + ([24 % batch] if 24 % batch else [])
+    for (row, a), (_, b), (_, c) in zip(*finished.values(), strict=True):
+        assert torch.equal(a, b) and torch.equal(a, c), f"rows of the strip at {row} depend on the batch"

@@ -108,20 +108,27 @@ def test_strips_after_the_first_bring_nothing_from_the_host(fake_cuda, model, sc
     runner = TileRunner(MODELS[model]().eval(), torch.device("cpu"), amp, TILE)
     cols = [0, 192, 384, 576, 768]
     width = cols[-1] + TILE
-    # one tile skipped, two with nodata to fill, two whole: three batches of up to two tiles
+    # one tile skipped, two with nodata to fill, two whole: batches of three tiles, the second
+    # spanning both strips
     flags = [(True, False), (True, True), (False, False), (True, True), (True, False)]
     traffic = HostToDevice()
     with fake_cuda:
         runner.model.to(CUDA)  # parameters become fake CUDA tensors
         runner.device = CUDA
-        stage = ModelStage(runner, 2, InputSpec(1, scale, SarScaling(), None), cols, width, OVERLAP)
+        stage = ModelStage(runner, 3, InputSpec(1, scale, SarScaling(), None), cols, width, OVERLAP)
         arrays = [torch.rand(TILE, width).to(CUDA), torch.ones(TILE, width, dtype=torch.bool).to(CUDA)]
         if aoi:
             arrays.append(torch.ones(TILE, width, dtype=torch.bool).to(CUDA))
-        with traffic:
-            stage(Strip(0, arrays, flags), 192)  # may move constants to the GPU, once
+
+        def strips() -> Iterator[tuple[Strip, int]]:
+            yield Strip(0, arrays, flags), 192  # its first batch may move constants to the GPU, once
             traffic.copies.clear()
-            rows = stage(Strip(192, arrays, flags), 192)
+            yield Strip(192, arrays, flags), 192
+
+        with traffic:
+            finished = list(stage.run(strips()))
+    assert [row for row, _ in finished] == [0, 192]
+    rows = finished[1][1]
     assert (rows.shape, rows.dtype, rows.device) == ((4, 192, width), torch.uint8, CUDA)
     assert stage.tiles_run == 8
     assert not traffic.copies, "host-to-device copies in the model stage:\n" + "\n".join(traffic.copies)
