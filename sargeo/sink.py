@@ -68,8 +68,13 @@ def write_blocks(out: rasterio.io.DatasetWriter, block: int,
 
 
 def _copy(dst: torch.Tensor, src: torch.Tensor) -> None:
-    """dst[...] = src without torch's thread pool for host tensors (see the module's docstring)."""
+    """dst[...] = src, `dst` a slice of the (bands, rows, width) block buffer, with no torch copy
+    between host tensors (see the module's docstring). Rows on a GPU go band by band: each
+    band's slice is contiguous, so the GPU copies straight into the pinned buffer; into the
+    strided slice of all bands torch would stage the rows in pageable memory and then copy
+    them again on the host, with its thread pool."""
     if src.device.type == "cpu":
         np.copyto(dst.numpy(), src.numpy())
-    else:
-        dst.copy_(src)
+        return
+    for band_dst, band_src in zip(dst, src, strict=True):
+        band_dst.copy_(band_src)

@@ -12,10 +12,12 @@ import pytest
 import rasterio
 import torch
 from rasterio.transform import from_origin
+from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from sargeo.sar_input import InputSpec
 from sargeo.scaling import SarScaling
-from sargeo.sink import write_blocks
+from sargeo.sink import _copy, write_blocks
 from sargeo.source import Uploader, read_strips
 
 TILE = 8
@@ -168,3 +170,29 @@ def test_strips_are_read_without_starting_a_torch_thread_pool(two_torch_threads,
         done()
 
     assert _threads_started_by(read) == 0
+
+
+class _Copies(TorchDispatchMode):
+    """Records each copy_ as (destination device, destination contiguous, source device)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, bool, str]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten.copy_.default:
+            self.seen.append((args[0].device.type, args[0].is_contiguous(), args[1].device.type))
+        return func(*args, **(kwargs or {}))
+
+
+def test_rows_on_a_gpu_are_copied_straight_into_the_block_buffer():
+    """A copy from a GPU into a strided host slice is staged by torch in pageable memory and
+    copied again on the host (with its thread pool); band by band, each destination is
+    contiguous. Checked on fake CUDA tensors, no GPU needed."""
+    copies = _Copies()
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        buffer = torch.empty(4, 16, 40, dtype=torch.uint8)
+        rows = torch.empty(4, 10, 50, dtype=torch.uint8, device="cuda")[:, 2:8, 5:45]  # a cropped strip
+        with copies:
+            _copy(buffer[:, 3:9], rows)
+    assert copies.seen == [("cpu", True, "cuda")] * 4
