@@ -151,7 +151,7 @@ def test_host_rows_are_written_without_starting_a_torch_thread_pool(two_torch_th
         assert sum(h for _, h in out.windows) == 96
 
     assert torch.get_num_threads() == 2
-    assert _threads_started_by(write) == 0
+    assert _threads_started_by(write) <= 0  # threads of earlier tests may end meanwhile
 
 
 def test_strips_are_read_without_starting_a_torch_thread_pool(two_torch_threads, tmp_path):
@@ -169,7 +169,7 @@ def test_strips_are_read_without_starting_a_torch_thread_pool(two_torch_threads,
         assert [s.arrays[0].shape for s in strips] == [(256, 600)] * 2
         done()
 
-    assert _threads_started_by(read) == 0
+    assert _threads_started_by(read) <= 0
 
 
 class _Copies(TorchDispatchMode):
