@@ -201,10 +201,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     checkpoint (scene engine, evaluation) applies it without knowing about it.
     """
     payload = read_payload(path)
-    gen = Generator(width=int(payload["width"]), input_norm=payload.get("input_norm", "none"))
+    # built without memory and its weights then assigned: initialising them only to overwrite
+    # them took 320 ms at the paper's width (25 ms at width 16)
+    with torch.device("meta"):
+        gen = Generator(width=int(payload["width"]), input_norm=payload.get("input_norm", "none"))
     try:
         gen.load_state_dict({k: v.float() if v.is_floating_point() else v
-                             for k, v in payload["generator"].items()})
+                             for k, v in payload["generator"].items()}, assign=True)
     except (RuntimeError, KeyError, AttributeError) as exc:
         raise CheckpointError(f"{path}: weights do not fit the recorded architecture: {exc}") from None
     gen.eval()

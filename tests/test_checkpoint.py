@@ -36,6 +36,29 @@ def test_round_trip_keeps_weights_and_metadata(tmp_path, ckpt):
         torch.testing.assert_close(back.generator(x), ckpt.generator(x))
 
 
+def test_loading_draws_no_weights_it_would_overwrite(tmp_path, ckpt, monkeypatch):
+    """Random initialisation of the weights a checkpoint replaces took 320 ms at the paper's
+    width; the loaded net still trains (real, trainable parameters, none left on the meta device)."""
+    path = tmp_path / "m.pt"
+    save_checkpoint(ckpt, path)
+
+    def refuse_real(draw):
+        def draw_on_meta_only(self, *args, **kwargs):
+            assert self.device.type == "meta", "weights initialised while loading a checkpoint"
+            return draw(self, *args, **kwargs)
+        return draw_on_meta_only
+
+    for name in ("uniform_", "normal_"):
+        monkeypatch.setattr(torch.Tensor, name, refuse_real(getattr(torch.Tensor, name)))
+    back = load_checkpoint(path)
+    monkeypatch.undo()
+    tensors = [*back.generator.parameters(), *back.generator.buffers()]
+    assert {t.device.type for t in tensors} == {"cpu"}
+    assert all(p.requires_grad for p in back.generator.parameters())
+    back.generator.train()(torch.randn(2, 1, 256, 256)).mean().backward()
+    assert all(p.grad is not None for p in back.generator.parameters())
+
+
 def test_half_precision_storage_loads_as_float32(tmp_path, ckpt):
     path = tmp_path / "m.pt"
     save_checkpoint(ckpt, path, half=True)
