@@ -43,8 +43,11 @@ def test_fused_generator_matches_the_trained_one(width, mix_first):
 def test_original_generator_is_left_as_trained():
     gen = _trained_like(8)
     before = {k: v.clone() for k, v in gen.state_dict().items()}
-    inference_net(gen)
+    # the copy starts on the model's weight memory: converting it, as TileRunner does, must
+    # give it tensors of its own
+    inference_net(gen).to(memory_format=torch.channels_last).to(torch.float64)
     after = gen.state_dict()
+    assert all(p.dtype == torch.float32 and p.is_contiguous() for p in gen.parameters())
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     assert any(isinstance(m, nn.BatchNorm2d) for m in gen.modules())
 
