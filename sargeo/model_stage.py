@@ -53,16 +53,14 @@ class ModelStage:
         its first `done` rows (those no later strip reaches) as uint8 RGB + alpha
         (4, done, width), still on the device. Tiles that reach no output pixel are skipped."""
         queued: deque[_Queued] = deque()
-        waiting = 0
         for strip, done in strips:
             queued.append(self._queue(strip, done))
-            waiting += len(queued[-1].todo)
-            while waiting >= self.batch:
-                waiting -= self._run_batch(queued)
+            while _waiting(queued) >= self.batch:
+                self._run_batch(queued)
                 yield from self._finish(queued)
             yield from self._finish(queued)  # a strip with no tile to run
-        while waiting:
-            waiting -= self._run_batch(queued)
+        while _waiting(queued):
+            self._run_batch(queued)
             yield from self._finish(queued)
 
     def _queue(self, strip: Strip, done: int) -> _Queued:
@@ -73,9 +71,8 @@ class ModelStage:
         self.advance(len(self.cols) - len(todo))
         return _Queued(strip.row, done, unit, valid, inside[0] if inside else valid, todo)
 
-    def _run_batch(self, queued: deque[_Queued]) -> int:
-        """Run the next `batch` waiting tiles (fewer at the scene's end), taken in scene order;
-        returns how many."""
+    def _run_batch(self, queued: deque[_Queued]) -> None:
+        """Run the next `batch` waiting tiles (fewer at the scene's end), taken in scene order."""
         parts, owners, n = [], [], 0
         for item in queued:
             take = item.todo[:self.batch - n]
@@ -94,7 +91,6 @@ class ModelStage:
             start += len(cols)
         self.tiles_run += n
         self.advance(n)
-        return n
 
     def _finish(self, queued: deque[_Queued]) -> Iterator[tuple[int, torch.Tensor]]:
         """Blend what has run of the strips in order and finish each whose tiles have all run."""
@@ -107,3 +103,8 @@ class ModelStage:
                 return
             queued.popleft()
             yield head.row, self.merger.finish(head.done, head.inside, self.width)
+
+
+def _waiting(queued: deque[_Queued]) -> int:
+    """Tiles of the queued strips not yet run."""
+    return sum(len(item.todo) for item in queued)
