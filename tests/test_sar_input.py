@@ -81,3 +81,90 @@ def test_valid_pixels_of_a_nodata_file_are_those_of_gdals_mask(tmp_path, dtype, 
         expected = (ds.read_masks(1) > 0) & np.isfinite(ds.read(1).astype(float))
     assert got.shape == expected.shape and np.array_equal(got, expected)
     assert 0.5 < got.mean() < 0.95
+
+
+class _ReadSpy:
+    """A dataset that records the pixels each read decodes: whole blocks under each window."""
+
+    def __init__(self, ds: rasterio.DatasetReader) -> None:
+        self.ds, self.pixels = ds, 0
+
+    def __getattr__(self, name):
+        return getattr(self.ds, name)
+
+    def _count(self, window) -> None:
+        bh, bw = self.ds.block_shapes[0]
+        if window is None:
+            self.pixels += self.ds.height * self.ds.width
+        else:
+            rows = -(-(window.row_off + window.height) // bh) - window.row_off // bh
+            cols = -(-(window.col_off + window.width) // bw) - window.col_off // bw
+            self.pixels += rows * bh * cols * bw
+
+    def read(self, *args, window=None, **kwargs):
+        self._count(window)
+        return self.ds.read(*args, window=window, **kwargs)
+
+    def read_masks(self, *args, window=None, **kwargs):
+        self._count(window)
+        return self.ds.read_masks(*args, window=window, **kwargs)
+
+
+def _tiled_scene(path, values: np.ndarray, block: tuple[int, int], nodata: float | None = None):
+    profile = dict(driver="GTiff", width=values.shape[1], height=values.shape[0], count=1, dtype="float32",
+                   nodata=nodata, tiled=block[0] > 1, blockysize=block[0], blockxsize=block[1])
+    if block[0] == 1:  # stripped, one row per strip
+        del profile["tiled"], profile["blockxsize"]
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(values.astype(np.float32)[None])
+    return path
+
+
+@pytest.mark.parametrize("block", [(16, 16), (1, 600)])
+@pytest.mark.parametrize(("values", "want"), [(-14.0, "db"), (0.05, "linear"), (300.0, "amplitude")])
+def test_scale_of_a_big_band_is_guessed_from_a_few_of_its_blocks(tmp_path, block, values, want):
+    """The input's scale is guessed before the first tile, so that read must not grow with the
+    scene: a band of 1,600 tiles or 800 strips is sampled by whole blocks, spread over it,
+    not decoded whole; a nodata border round the data does not fool it."""
+    from sargeo.sar_input import SAMPLE_BLOCKS
+
+    data = np.full((800, 600), -9999.0)
+    data[100:700, 80:520] = values * np.random.default_rng(0).gamma(4.0, 0.25, (600, 440))
+    path = _tiled_scene(tmp_path / "big.tif", data, block, nodata=-9999.0)
+    with rasterio.open(path) as ds:
+        spy = _ReadSpy(ds)
+        spec, _ = resolve_input(spy, None, "auto", SarScaling(), None)
+    assert spec.scale == want
+    assert spy.pixels <= SAMPLE_BLOCKS * block[0] * (block[1] if block[0] > 1 else 600)
+
+
+def test_a_sample_of_blocks_holding_no_valid_value_falls_back_to_the_whole_band(tmp_path):
+    """Data in a corner that no sampled block reaches still sets the scale (linear here, not
+    the dB guess an empty sample gives)."""
+    data = np.full((800, 600), -9999.0)
+    data[:20, :20] = 0.05
+    path = _tiled_scene(tmp_path / "corner.tif", data, (16, 16), nodata=-9999.0)
+    with rasterio.open(path) as ds:
+        spec, _ = resolve_input(ds, None, "auto", SarScaling(), None)
+    assert spec.scale == "linear"
+
+
+@pytest.mark.parametrize("grid", [(50, 38), (800, 1), (1, 900), (3, 1000), (17, 17)])
+def test_sampled_blocks_are_distinct_inside_the_band_and_spread_over_it(grid):
+    from sargeo.sar_input import SAMPLE_BLOCKS, _spread_blocks
+
+    block = (16, 16) if min(grid) > 1 else (1, 600) if grid[1] == 1 else (600, 1)
+    cut = (5, 3) if min(grid) > 1 else (0, 0)  # short edge blocks
+    shape = (grid[0] * block[0] - cut[0], grid[1] * block[1] - cut[1])
+    windows = _spread_blocks(grid, block, shape)
+    corners = {(w.row_off, w.col_off) for w in windows}
+    assert min(grid[0] * grid[1], 12) <= len(windows) == len(corners) <= SAMPLE_BLOCKS
+    for w in windows:
+        assert w.row_off % block[0] == 0 and w.col_off % block[1] == 0
+        assert 0 < w.height <= block[0] and 0 < w.width <= block[1]
+        assert w.row_off + w.height <= shape[0] and w.col_off + w.width <= shape[1]
+    rows = sorted({w.row_off for w in windows})
+    cols = sorted({w.col_off for w in windows})
+    for starts, size in ((rows, shape[0]), (cols, shape[1])):  # reaches both halves where it can
+        if len(starts) > 1:
+            assert starts[0] < size / 2 <= starts[-1]
