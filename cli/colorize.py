@@ -20,6 +20,7 @@ from sargeo.progress import JsonProgress, Progress, make_progress
 from sargeo.sar_input import SCALES
 
 from .errors import friendly_errors
+from .imports import heavy_imports
 from .options import device_option, quiet_option
 
 
@@ -99,11 +100,12 @@ def colorize_cmd(src: tuple[str, ...], dst: Path, list_file: Path | None, checkp
     """
     if options["crop"] and options["aoi"] is None:
         raise click.UsageError("--crop needs --aoi")
-    from rasterio.errors import NotGeoreferencedWarning
+    with heavy_imports():  # PyTorch loads here, not at `rio` start-up
+        from rasterio.errors import NotGeoreferencedWarning
 
-    from sargeo.batch import FILE_SUFFIXES, read_list  # PyTorch loads here, not at `rio` start-up
-    from sargeo.host_memory import reuse_freed_memory
-    from sargeo.scene import colorize
+        from sargeo.batch import FILE_SUFFIXES, read_list
+        from sargeo.host_memory import reuse_freed_memory
+        from sargeo.scene import colorize
 
     # sargeo's own warning says once when an input has no georeferencing; rasterio's would repeat
     # it for every file the engine opens. The filter is set here, for this process, because

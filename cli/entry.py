@@ -16,7 +16,12 @@ def main() -> None:
         from sargeo.cli.errors import exit_interrupted
 
         exit_interrupted(exc)
-    cli()
+    try:
+        cli()
+    finally:
+        from sargeo.cli.imports import freeze_before_exit
+
+        freeze_before_exit()
 
 
 if __name__ == "__main__":

@@ -54,3 +54,49 @@ def test_evaluation_cards_and_inference_do_not_import_training(module):
     code = f"import {module}, sys\nprint('TRAIN', 'sargeo.train' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.stdout.strip() == "TRAIN False", res.stdout + res.stderr
+
+
+GC_PROBE = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('GC', gc.get_stats()[2]['collections'], gc.get_freeze_count(),\n"
+            "                              gc.isenabled(), file=sys.stderr))\n")
+
+
+def _gc_after(code: str) -> tuple[int, int, bool]:
+    """(full collections, frozen objects, collector on) when the process exits."""
+    res = subprocess.run([sys.executable, "-c", GC_PROBE + code], capture_output=True, text=True, timeout=300)
+    line = [x for x in res.stderr.splitlines() if x.startswith("GC")][-1]
+    full, frozen, enabled = line.split()[1:]
+    return int(full), int(frozen), enabled == "True"
+
+
+def test_pytorchs_objects_are_loaded_without_full_collections_and_frozen(tmp_path):
+    """Importing PyTorch makes ~190,000 objects that live till the end; collecting them while
+    they are made, and again at exit, frees nothing (sargeo.cli.imports). A colorize run makes
+    no full collection over them, leaves them frozen, and the collector on."""
+    args = ["colorize", str(SAMPLE), str(tmp_path / "out.tif"), "-q"]
+    full, frozen, enabled = _gc_after(SARGEO.format(args=args))
+    assert (tmp_path / "out.tif").exists()
+    plain_full, _, _ = _gc_after("import torch, rasterio")
+    assert plain_full >= 2  # what a plain import costs (checks the probe)
+    assert full == 0 and frozen > 100_000 and enabled
+
+
+def test_every_command_freezes_what_it_made_before_exit():
+    """The collection at exit is spared for any command, here one that loads a checkpoint."""
+    _, frozen, _ = _gc_after(SARGEO.format(args=["info"]))
+    assert frozen > 100_000
+
+
+def test_heavy_imports_change_nothing_once_pytorch_is_loaded():
+    """In a process that already has PyTorch (a test, a second command) the collector is left
+    alone: nothing is frozen that might still become garbage."""
+    import gc
+
+    import torch  # noqa: F401
+
+    from sargeo.cli.imports import heavy_imports
+
+    before = gc.get_freeze_count()
+    with heavy_imports():
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == before and gc.isenabled()
