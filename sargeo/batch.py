@@ -31,7 +31,7 @@ from sargeo.device import resolve_device
 from sargeo.messages import first_line
 from sargeo.options import ColorizeResult
 from sargeo.progress import Progress
-from sargeo.scene import ColorizeOptions, SceneJob, begin_colorize, check_options, load_model
+from sargeo.scene import ColorizeOptions, SceneJob, begin_colorize, check_options, load_model, tile_runner
 
 #: What `colorize` raises for bad input or environment; anything else is a bug and stops the run.
 SCENE_ERRORS = (ValueError, OSError)
@@ -175,6 +175,7 @@ def colorize_many(
     outputs = plan_outputs(sources, out_dir, options.overwrite, rank, world)
     checkpoint = load_model(checkpoint)
     _check_shared_options(options, checkpoint)
+    runner = tile_runner(checkpoint, resolve_device(options.device), options.amp)
     out_dir.mkdir(parents=True, exist_ok=True)
     ready()
 
@@ -186,7 +187,7 @@ def colorize_many(
             log(f"scene {i}/{len(share)}: {src}")
             t0, job, failed = time.perf_counter(), None, None
             try:
-                job = begin_colorize(src, dst, checkpoint, options, progress_factory(src), log)
+                job = begin_colorize(src, dst, checkpoint, options, progress_factory(src), log, runner)
             except SCENE_ERRORS as exc:
                 failed = SceneOutcome(src, dst, first_line(exc), time.perf_counter() - t0)
             if finishing is not None:  # outcomes in list order

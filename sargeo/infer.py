@@ -33,6 +33,7 @@ class TileRunner:
         # the widest activation is the head's upsampling: 2 * width channels at full tile size
         width = max(1, getattr(model, "width", 0) or 64)
         self.chunk = max(1, MAX_ELEMENTS // (2 * width * tile * tile))
+        self._auto_batch: int | None = None
 
     @torch.inference_mode()
     def __call__(self, tiles: torch.Tensor) -> torch.Tensor:
@@ -58,7 +59,13 @@ class TileRunner:
 
     def auto_batch(self) -> int:
         """Tiles per batch: 8 on a CPU; on a GPU as many as half its free memory holds (measured
-        on one tile), at most AUTO_BATCH_MAX."""
+        on one tile, the first time: the measurement waits for all queued GPU work), at most
+        AUTO_BATCH_MAX."""
+        if self._auto_batch is None:
+            self._auto_batch = self._measure_batch()
+        return self._auto_batch
+
+    def _measure_batch(self) -> int:
         if self.device.type != "cuda":
             return AUTO_BATCH_CPU
         torch.cuda.synchronize(self.device)

@@ -98,6 +98,13 @@ def load_model(checkpoint: str | Path | Checkpoint | None) -> Checkpoint:
     return load_checkpoint(checkpoint if checkpoint is not None else default_checkpoint_path())
 
 
+def tile_runner(ckpt: Checkpoint, device: torch.device, amp: bool) -> TileRunner:
+    """The checkpoint's generator made ready for inference on `device` (in bf16/fp16 where `amp`
+    and the device has it). Scenes of one run share it (sargeo.batch): on a GPU its weights go up
+    and its batch size is measured once."""
+    return TileRunner(ckpt.generator, device, autocast_dtype(device) if amp else None, TILE)
+
+
 def check_options(options: ColorizeOptions, ckpt: Checkpoint) -> SarScaling:
     """Refuse options no scene could run with; returns the dB window in force (--db-range or the
     checkpoint's)."""
@@ -143,10 +150,12 @@ def begin_colorize(
     options: ColorizeOptions | None = None,
     progress: Progress | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    runner: TileRunner | None = None,
 ) -> SceneJob:
     """Run every tile of `src` through the model; returns while the last rows may still be being
     written. `SceneJob.finish` completes the file, so the caller can start the next scene first
-    (sargeo.batch does). Raises as `colorize` does, having removed whatever it wrote.
+    (sargeo.batch does, passing the `tile_runner` of the checkpoint that all its scenes share).
+    Raises as `colorize` does, having removed whatever it wrote.
     """
     options = options or ColorizeOptions()
     src, dst = str(src), Path(dst)
@@ -155,7 +164,7 @@ def begin_colorize(
     check_destination(src, dst, options.overwrite)
     ckpt = load_model(checkpoint)
     window_db = check_options(options, ckpt)
-    device = resolve_device(options.device)
+    device = runner.device if runner is not None else resolve_device(options.device)
 
     with open_source(src, options.resample) as ds:
         spec, notes = resolve_input(ds, options.band, options.scale, window_db, options.nodata)
@@ -181,7 +190,7 @@ def begin_colorize(
     job = SceneJob(src, dst, options, cog, tuple(notes), progress or Progress(), aoi is not None)
     try:
         job.runner = _SceneRunner(src, job.tmp, dst, options, spec, ckpt, device, aoi, profile, gcps,
-                                  window, scene_shape, job.progress)
+                                  window, scene_shape, job.progress, runner)
         job.runner.run_tiles()
     except BaseException:
         job.abandon()
@@ -266,9 +275,10 @@ class _SceneRunner:
 
     def __init__(self, src: str, tmp: Path, dst: Path, options: ColorizeOptions, spec: InputSpec,
                  ckpt: Checkpoint, device: torch.device, aoi, profile: dict, gcps: tuple, window: Window,
-                 scene_shape: tuple[int, int], progress: Progress | None) -> None:
+                 scene_shape: tuple[int, int], progress: Progress | None, runner: TileRunner | None) -> None:
         self.src, self.tmp, self.dst, self.options, self.spec = src, tmp, dst, options, spec
         self.ckpt, self.device, self.aoi, self.profile, self.gcps = ckpt, device, aoi, profile, gcps
+        self.runner = runner
         self.progress = progress or Progress()
         self.width, self.height = profile["width"], profile["height"]
         self.top, self.left = window.row_off, window.col_off
@@ -310,9 +320,8 @@ class _SceneRunner:
             self.pipe.spawn(functools.partial(self._read, k), f"sargeo-reader-{k}")
         self.writer = self.pipe.spawn(self._write, "sargeo-writer")
         try:
-            # built while the readers read the first strips (the fused copy: 16-130 ms)
-            amp = autocast_dtype(self.device) if self.options.amp else None
-            runner = TileRunner(self.ckpt.generator, self.device, amp, TILE)
+            # built while the readers read the first strips (the fused copy: 16-130 ms on a CPU)
+            runner = self.runner or tile_runner(self.ckpt, self.device, self.options.amp)
             self.tiles_run = self._loop(runner, self.options.batch_size or runner.auto_batch())
             self.pipe.put(self.finished, None)
         except Stopped:

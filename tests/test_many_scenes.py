@@ -17,9 +17,12 @@ from click.testing import CliRunner
 from synthetic import write_scene
 
 import sargeo.batch
+import sargeo.infer
 import sargeo.scene
 from sargeo.checkpoint import load_checkpoint
 from sargeo.cli.main import cli
+from sargeo.fused import inference_net
+from sargeo.infer import TileRunner
 from sargeo.options import ColorizeOptions
 from sargeo.scene import SceneJob
 
@@ -54,15 +57,20 @@ def _many(ckpt: Path, *args: str | Path) -> list[str]:
 
 def test_outputs_are_those_of_single_runs_and_the_model_loads_once(tmp_path, tiny_checkpoint, scenes,
                                                                    monkeypatch):
+    """One load, one inference copy of the model and one batch-size measurement (on a GPU it
+    waits for all queued work) for all the scenes."""
     d, expected = scenes
-    loads = []
+    loads, copies, measures = [], [], []
     monkeypatch.setattr(sargeo.scene, "load_checkpoint",
                         lambda path: loads.append(path) or load_checkpoint(path))
+    monkeypatch.setattr(sargeo.infer, "inference_net", lambda net: copies.append(net) or inference_net(net))
+    measure = TileRunner._measure_batch
+    monkeypatch.setattr(TileRunner, "_measure_batch", lambda self: measures.append(self) or measure(self))
     out = tmp_path / "new" / "out"
     result = CliRunner().invoke(cli, _many(tiny_checkpoint, *(d / f"{n}.tif" for n in NAMES), out,
                                            "--progress", "json"))
     assert result.exit_code == 0, result.output
-    assert loads == [str(tiny_checkpoint)]
+    assert loads == [str(tiny_checkpoint)] and len(copies) == 1 and len(measures) == 1
     assert {name: _sha(out / name) for name in _listing(out)} == expected
     events = [json.loads(line) for line in result.stdout.splitlines()]
     done = [Path(e["scene"]).name for e in events if e["event"] == "done"]
