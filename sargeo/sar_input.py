@@ -95,8 +95,8 @@ def select_band(ds: rasterio.DatasetReader, band: str | int | None) -> int:
     return names.index(str(band).lower()) + 1
 
 
-#: Values the scale guess looks at: plenty for a stable median.
-SAMPLE_VALUES = 1 << 20
+#: Values the scale guess looks at: plenty for a stable median (a million took 17 ms more).
+SAMPLE_VALUES = 1 << 16
 #: Blocks a sample of a big band reads: on an even grid, so a nodata border cannot fill it.
 SAMPLE_BLOCKS = 16
 
@@ -140,7 +140,7 @@ def _spread_blocks(grid: tuple[int, int], block: tuple[int, int], shape: tuple[i
 def _decimated_sample(ds: rasterio.DatasetReader, band: int, nodata: float | None,
                       use_mask: bool) -> np.ndarray:
     """Valid values of a decimated read of the whole band (cheap only with overviews)."""
-    step = max(1, math.ceil(max(ds.height, ds.width) / 1024))
+    step = max(1, math.ceil(max(ds.height, ds.width) / math.isqrt(SAMPLE_VALUES)))
     shape = (max(1, ds.height // step), max(1, ds.width // step))
     values = ds.read(band, out_shape=shape)
     mask = ds.read_masks(band, out_shape=shape) if use_mask else None
@@ -155,7 +155,8 @@ def detect_scale(dtype: str, sample: np.ndarray) -> str:
         return "amplitude"
     if sample.size == 0:
         return "db"
-    median = float(np.median(sample))
+    # the upper median: np.median first imports numpy.ma (10 ms of every run's start)
+    median = float(np.partition(sample, sample.size // 2)[sample.size // 2])
     if median < 0:
         return "db"
     return "linear" if median < 2.0 else "amplitude"
