@@ -8,7 +8,6 @@ wrong hues, which is the typical failure of SAR colourization.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,23 +17,6 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 #: Below this RGB vector length a pixel counts as black (no direction) for SAM.
 SAM_ZERO_NORM = 1e-6
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    """How a metric is displayed and which direction is better (for table arrows)."""
-
-    label: str
-    higher_is_better: bool
-
-
-METRICS: dict[str, MetricInfo] = {
-    "psnr": MetricInfo("PSNR (dB)", True),
-    "ssim": MetricInfo("SSIM", True),
-    "lpips": MetricInfo("LPIPS", False),
-    "ciede2000": MetricInfo("CIEDE2000", False),
-    "sam": MetricInfo("SAM (deg)", False),
-}
 
 
 def _pair(pred: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

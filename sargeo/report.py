@@ -11,16 +11,34 @@ import csv
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sargeo.metrics import METRICS
-
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How a metric is displayed and which direction is better (for table arrows); kept here, not
+    with the metrics, so that showing scores (a model card) does not load scipy (0.7 s)."""
+
+    label: str
+    higher_is_better: bool
+
+
+METRICS: dict[str, MetricInfo] = {
+    "psnr": MetricInfo("PSNR (dB)", True),
+    "ssim": MetricInfo("SSIM", True),
+    "lpips": MetricInfo("LPIPS", False),
+    "ciede2000": MetricInfo("CIEDE2000", False),
+    "sam": MetricInfo("SAM (deg)", False),
+}
+
 
 #: Said once by commands that would draw figures, when they cannot.
 FIGURES_MISSING = "matplotlib is not installed, so no figures are drawn (pip install 'sargeo[figures]')"

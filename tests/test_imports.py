@@ -11,8 +11,9 @@ import pytest
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "sample_s1_vv_db.tif"
 PROBE = ("import atexit, sys\n"
-         "atexit.register(lambda: print('LOADED', *sorted(m for m in ('torch', 'matplotlib', 'rasterio') "
-         "if m in sys.modules), file=sys.stderr))\n")
+         "atexit.register(lambda: print('LOADED', *sorted(m for m in ('torch', 'matplotlib', 'rasterio',\n"
+         "                                                             'scipy') if m in sys.modules),\n"
+         "                              file=sys.stderr))\n")
 
 
 def _loaded(code: str) -> set[str]:
@@ -43,6 +44,11 @@ def test_rio_commands_do_not_load_torch(args):
     code = (f"from rasterio.rio.main import main_group\ntry:\n    main_group({args!r})\n"
             "except SystemExit:\n    pass\n")
     assert "torch" not in _loaded(code)
+
+
+def test_a_model_card_does_not_load_scipy():
+    """`sargeo info` shows scores; computing them needs scipy (via scikit-image, 0.7 s), showing them not."""
+    assert "scipy" not in _loaded(SARGEO.format(args=["info"]))
 
 
 def test_tiling_needs_neither_torch_nor_rasterio():
