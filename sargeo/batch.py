@@ -135,16 +135,18 @@ def plan_outputs(sources: Sequence[str], out_dir: Path, overwrite: bool, rank: i
     return outputs
 
 
-def _check_shared_options(options: ColorizeOptions, ckpt: Checkpoint) -> None:
-    """Options that would fail every scene alike fail the run once instead."""
+def _check_shared_options(options: ColorizeOptions, ckpt: Checkpoint) -> torch.device:
+    """Options that would fail every scene alike fail the run once instead; returns the device
+    they name."""
     check_options(options, ckpt)
-    resolve_device(options.device)
+    device = resolve_device(options.device)
     if options.cog:
         cog_options(options.creation_options)
     else:
         output_profile(64, 64, options.creation_options, {})
     if options.aoi is not None:
         read_vector(options.aoi)
+    return device
 
 
 def colorize_many(
@@ -174,8 +176,7 @@ def colorize_many(
     sources = [str(s) for s in sources]
     outputs = plan_outputs(sources, out_dir, options.overwrite, rank, world)
     checkpoint = load_model(checkpoint)
-    _check_shared_options(options, checkpoint)
-    runner = tile_runner(checkpoint, resolve_device(options.device), options.amp)
+    runner = tile_runner(checkpoint, _check_shared_options(options, checkpoint), options.amp)
     out_dir.mkdir(parents=True, exist_ok=True)
     ready()
 
