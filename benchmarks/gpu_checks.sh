@@ -14,7 +14,7 @@ step() {  # step NAME SECONDS COMMAND...: run it, its output both shown and kept
 nvidia-smi --query-gpu=name,memory.total,memory.used --format=csv | tee "$out/gpu.txt"
 step engine 300 python3 "$repo/benchmarks/colorize_bench.py" --device cuda --sizes 12288 --widths 16 64 --repeats 2
 step stages 150 python3 "$repo/benchmarks/stages_bench.py" --device cuda --size 12288 --widths 16 64 \
-  --codecs DEFLATE ZSTD:1
+  --codecs DEFLATE ZSTD:1 --write-threads 4 8 12 ALL_CPUS
 step agreement 120 python3 "$repo/benchmarks/device_agreement.py" --size 2048
 work=$(mktemp -d)
 python3 -c "import sys; sys.path.insert(0, '$repo/benchmarks'); from colorize_bench import make_scene

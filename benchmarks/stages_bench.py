@@ -3,19 +3,23 @@
 read: every strip of a generated scene through sargeo.source (and onto a GPU) by as many
 threads as the engine's readers, nothing else;
 write: the model loop's finished uint8 RGBA rows through sargeo.sink into a GeoTIFF with the
-default creation options, or each compression of --codecs (made before the clock starts); model loop: the
+default creation options, or each compression of --codecs with each GDAL thread count of --write-threads
+(made before the clock starts), with the writer thread's share of its wall time and the cores busy
+(writer thread plus GDAL's compression threads): a writer thread near 100 % sets the pace itself, cores
+busy well below the thread count means GDAL's threads wait; model loop: the
 engine's model stage (sargeo.model_stage) over strips already in memory, nothing written
 (scale, tile, model, blend, rows back to the host). The engine runs all three at once, so it can go
 no faster than the slowest; colorize_bench.py prints the engine itself.
 
     python benchmarks/stages_bench.py [--size 12288] [--widths 16 64] [--device cuda] [--batch-size 64]
-        [--codecs DEFLATE ZSTD:1]
+        [--codecs DEFLATE ZSTD:1] [--write-threads 1 4 ALL_CPUS]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import sys
 import tempfile
 import time
@@ -83,6 +87,18 @@ def read_scene(scene: Path, size: int, device: torch.device,
     return spec, [parts[i % readers][i // readers] for i in range(len(starts))], time.perf_counter() - t0
 
 
+def write_stage(out: Path, profile: dict, rows: list[np.ndarray], tiles: int) -> tuple[float, float, float]:
+    """(tiles/s, share of the wall time the writer thread was on a core, cores busy on average) of
+    writing the finished rows as the engine's writer does."""
+    pending = iter([*rows, None])
+    t0, thread0, process0 = time.perf_counter(), time.thread_time(), time.process_time()
+    write_rows(out, out, profile, ([], None), functools.partial(next, pending))
+    wall = time.perf_counter() - t0
+    writer, busy = time.thread_time() - thread0, time.process_time() - process0
+    out.unlink()
+    return tiles / wall, writer / wall, busy / wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096)
@@ -91,6 +107,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, help="tiles per batch (default: the engine's)")
     parser.add_argument("--codecs", nargs="+", default=["DEFLATE"], metavar="CODEC[:LEVEL]",
                         help="output compressions to write, e.g. DEFLATE DEFLATE:4 ZSTD:1 (default: ours)")
+    parser.add_argument("--write-threads", nargs="+", default=["ALL_CPUS"], metavar="N",
+                        help="GDAL compression threads (NUM_THREADS) to write with, e.g. 1 4 ALL_CPUS "
+                             "(default: ours)")
     args = parser.parse_args()
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,16 +130,13 @@ def main() -> None:
             rates[f"model loop, width {width}, batch {batch}"] = rate
 
         georef = {"crs": "EPSG:32631", "transform": from_origin(500000, 5000000, 10, 10)}
-        for codec in args.codecs:
-            profile = output_profile(args.size, args.size, creation_options(codec), georef)
-            name = profile["COMPRESS"]
+        for codec, threads in itertools.product(args.codecs, args.write_threads):
+            options = {**creation_options(codec), "NUM_THREADS": threads}
+            profile = output_profile(args.size, args.size, options, georef)
             level = next((profile[k] for k in LEVEL_KEYS.values() if k in profile), "default")
-            pending = iter([*rows_out, None])
-            t0 = time.perf_counter()
-            out = work / "out.tif"
-            write_rows(out, out, profile, ([], None), functools.partial(next, pending))
-            rates[f"write, {name} level {level}"] = tiles / (time.perf_counter() - t0)
-            out.unlink()
+            rate, writer, cores = write_stage(work / "out.tif", profile, rows_out, tiles)
+            rates[f"write, {profile['COMPRESS']} level {level}, {threads} GDAL threads "
+                  f"(writer thread {writer:.0%} busy, {cores:.1f} cores)"] = rate
 
     on_gpu = device.type == "cuda"
     name = torch.cuda.get_device_name(device) if on_gpu else f"CPU, {torch.get_num_threads()} threads"
