@@ -11,8 +11,6 @@ import rasterio
 from PIL import Image
 from rasterio.transform import Affine
 
-SHARED_DATA = Path(__file__).parents[2].parent / "shared" / "data"
-
 
 def _pattern(size: int, seed: int) -> np.ndarray:
     """Asymmetric 8-bit image, so any flip or rotation changes it."""
@@ -74,11 +72,3 @@ class Fake:
 @pytest.fixture
 def fake() -> Fake:
     return Fake()
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    """The real data in /work/shared/data, or a clean skip where this checkout lacks it."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data not present at {SHARED_DATA}")
-    return SHARED_DATA
