@@ -36,6 +36,7 @@ from colorize_bench import LEVEL_KEYS, checkpoint_for, creation_options, make_sc
 from sargeo.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
 from sargeo.destination import output_profile  # noqa: E402
 from sargeo.device import autocast_dtype, resolve_device  # noqa: E402
+from sargeo.host_memory import reuse_freed_memory  # noqa: E402
 from sargeo.infer import TileRunner  # noqa: E402
 from sargeo.model_stage import ModelStage  # noqa: E402
 from sargeo.options import DEFAULT_OVERLAP, TILE  # noqa: E402
@@ -111,6 +112,7 @@ def main() -> None:
                         help="GDAL compression threads (NUM_THREADS) to write with, e.g. 1 4 ALL_CPUS "
                              "(default: ours)")
     args = parser.parse_args()
+    reuse_freed_memory()  # as the sargeo command does: the stages' rates then compare with the engine's
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
