@@ -61,8 +61,13 @@ def model_loop(ckpt: Checkpoint, strips: list[Strip], spec: InputSpec, starts: l
     dones = [end - start for start, end in zip(starts, [*starts[1:], size], strict=True)]
     t0 = time.perf_counter()
     for _row, rows in stage.run(zip(strips, dones[:len(strips)], strict=True)):
-        rows_out.append(rows.cpu().numpy())
-    return len(starts) ** 2 / (time.perf_counter() - t0), batch, rows_out
+        # left on the device: a copy to the host here would make every strip wait for the GPU,
+        # which the engine's model stage never does (its writer thread copies)
+        rows_out.append(rows)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    rate = len(starts) ** 2 / (time.perf_counter() - t0)
+    return rate, batch, [rows.cpu().numpy() for rows in rows_out]
 
 
 def read_scene(scene: Path, size: int, device: torch.device,
