@@ -36,6 +36,13 @@ def _bilinear_taps() -> torch.Tensor:
     return a
 
 
+#: The phase convolution's filters are padded with zeros to a multiple of this: oneDNN runs 16
+#: output channels of a 4 x 4 convolution faster than 12 (AVX2 CPU, batch 8, width 16: 18.7 ->
+#: 12.5 ms); the spare filters are cut off before the pixel shuffle. Not for the grouped form of
+#: wide heads, whose groups are the colours.
+PADDED_FILTERS = 16
+
+
 class PhaseHead(nn.Module):
     """Bilinear x2, zero pad (left, right, top, bottom) = (2, 1, 2, 1), 4 x 4 conv, tanh, computed at
     the input's resolution.
@@ -63,7 +70,13 @@ class PhaseHead(nn.Module):
         self.register_buffer("bias", bias)
         a = _bilinear_taps().to(weight.dtype)
         phases = torch.einsum("ocyx,pyd,qxe->opqcde", weight, a, a).reshape(out * 4, -1, 4, 4)
+        bias = bias.repeat_interleave(4)
+        if not self.mix_first:
+            spare = -len(phases) % PADDED_FILTERS
+            phases = torch.cat([phases, phases.new_zeros(spare, *phases.shape[1:])])
+            bias = torch.cat([bias, bias.new_zeros(spare)])
         self.register_buffer("phases", phases)
+        self.register_buffer("phase_bias", bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mix_first:
@@ -72,24 +85,31 @@ class PhaseHead(nn.Module):
         if h < 2 or w < 2:
             return torch.tanh(self._direct(x))
         y = F.conv2d(F.pad(x, (2, 1, 2, 1), mode="replicate"), self.phases.to(x.dtype),
-                     self.bias.to(x.dtype).repeat_interleave(4), groups=self.groups)
-        y = F.pixel_shuffle(y, 2)
+                     self.phase_bias.to(x.dtype), groups=self.groups)
+        y = F.pixel_shuffle(y[:, :4 * self.out], 2)
         y[..., :2, :] = self._direct(x[..., :2, :])[..., :2, :]
         y[..., -1:, :] = self._direct(x[..., -2:, :])[..., -1:, :]
-        y[..., :, :2] = self._direct(x[..., :, :2])[..., :2]
-        y[..., :, -1:] = self._direct(x[..., :, -2:])[..., -1:]
+        y[..., :, :2] = self._direct_columns(x[..., :, :2])[..., :2]
+        y[..., :, -1:] = self._direct_columns(x[..., :, -2:])[..., -1:]
         return torch.tanh_(y)
 
     @property
     def groups(self) -> int:
         return self.out if self.mix_first else 1
 
-    def _direct(self, x: torch.Tensor) -> torch.Tensor:
+    def _direct_columns(self, x: torch.Tensor) -> torch.Tensor:
+        """`_direct` of a strip of columns, run transposed as a strip of rows (upsampling and the
+        symmetric padding do not care; the kernel is transposed): oneDNN took 2.2 ms for a
+        2-column strip of the width-16 head at batch 8, 0.8 ms for the same strip as rows."""
+        return self._direct(x.transpose(-1, -2), self.weight.transpose(-1, -2)).transpose(-1, -2)
+
+    def _direct(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Upsample, then the 4 x 4 conv; symmetric padding 2 with the last row and column dropped
         is padding (2, 1, 2, 1)."""
         size = (2 * x.shape[-2], 2 * x.shape[-1])
+        weight = self.weight if weight is None else weight
         x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        y = F.conv2d(x, self.weight.to(x.dtype), self.bias.to(x.dtype), padding=2, groups=self.groups)
+        y = F.conv2d(x, weight.to(x.dtype), self.bias.to(x.dtype), padding=2, groups=self.groups)
         return y[..., :size[0], :size[1]]
 
 
