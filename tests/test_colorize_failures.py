@@ -191,7 +191,9 @@ def test_unreadable_part_of_the_input_names_file_and_cause(tmp_path, tiny_checkp
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
 def test_signals_mid_run_clean_up_with_the_conventional_exit_code(tmp_path, tiny_checkpoint, sig, code):
-    src = write_scene(tmp_path / "in.tif", width=1200, height=1500, values=np.full((1500, 1200), -10.0))
+    # ~1.2 s of tiles on the project's 2-core CPU after the first progress line: the signal
+    # must still find it running on a machine several times faster
+    src = write_scene(tmp_path / "in.tif", width=1200, height=4000, values=np.full((4000, 1200), -10.0))
     args = ["colorize", str(src), str(tmp_path / "out.tif"), "-c", str(tiny_checkpoint), "--device", "cpu",
             "--batch-size", "1", "--progress", "json"]
     proc = subprocess.Popen([*SARGEO, *args],
@@ -199,7 +201,7 @@ def test_signals_mid_run_clean_up_with_the_conventional_exit_code(tmp_path, tiny
     for line in proc.stdout:
         if '"progress"' in line:
             break
-    time.sleep(0.3)
+    time.sleep(0.1)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=DEADLINE_S)
     assert proc.returncode == code, err
